@@ -1,0 +1,8 @@
+//! isc-operator: a Kubernetes operator for SailPoint Identity Security Cloud.
+//!
+//! The library holds all logic; `src/main.rs` is a thin command-line front end.
+//! - [`isc`]: the tenant client (auth, rate limits, retries, wire models, filter grammar);
+//! - [`sim`]: an in-memory ISC tenant simulator held to the official v2024 schemas.
+
+pub mod isc;
+pub mod sim;

@@ -1,0 +1,1 @@
+//! ISC tenant simulator.

@@ -318,6 +318,21 @@ pub fn install_crypto_provider() {
     });
 }
 
+/// A GCRA quota that never exceeds `limit.requests` in ANY window of length `limit.per`.
+///
+/// GCRA allows `burst` at once plus one cell per `period`, so a window can see
+/// `burst + per / period` calls; choosing `period = per / (requests - burst)` keeps that at
+/// `requests`. The burst is a tenth of the limit, so a resync can start quickly.
+fn quota_for(limit: RateLimit) -> Result<Quota, IscError> {
+    let requests = limit.requests.max(2);
+    let burst = (requests / 10).max(1);
+    let period = limit.per / (requests - burst);
+    let burst = NonZeroU32::new(burst).expect("max(1) is non-zero");
+    Ok(Quota::with_period(period)
+        .ok_or_else(|| IscError::Config("rate limit window must be positive".to_string()))?
+        .allow_burst(burst))
+}
+
 fn parse_retry_after(value: Option<&header::HeaderValue>) -> Option<Duration> {
     let text = value?.to_str().ok()?.trim();
     if let Ok(secs) = text.parse::<f64>() {
@@ -346,12 +361,7 @@ impl TenantClient {
         let http = builder
             .build()
             .map_err(|e| IscError::Config(format!("HTTP client: {e}")))?;
-        let requests =
-            NonZeroU32::new(config.rate_limit.requests.max(1)).expect("max(1) is non-zero");
-        let period = config.rate_limit.per.max(Duration::from_millis(1)) / requests.get();
-        let quota = Quota::with_period(period)
-            .ok_or_else(|| IscError::Config("rate limit period must be positive".to_string()))?
-            .allow_burst(requests);
+        let quota = quota_for(config.rate_limit)?;
         Ok(TenantClient {
             inner: Arc::new(Inner {
                 http,
@@ -561,12 +571,24 @@ impl TenantClient {
                     .get("X-Total-Count")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse().ok());
-                let body = response.bytes().await.map_err(|e| IscError::Transport {
-                    method: method.clone(),
-                    path: path.clone(),
-                    message: without_url(&e),
-                    outcome_unknown: !request.idempotent,
-                })?;
+                let body = match response.bytes().await {
+                    Ok(body) => body,
+                    Err(e) => {
+                        if request.idempotent
+                            && let Some(d) = backoff.next()
+                        {
+                            self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(d).await;
+                            continue;
+                        }
+                        return Err(IscError::Transport {
+                            method,
+                            path,
+                            message: without_url(&e),
+                            outcome_unknown: !request.idempotent,
+                        });
+                    }
+                };
                 return Ok(ApiResponse {
                     status: status.as_u16(),
                     total_count,
@@ -659,6 +681,20 @@ fn token_error_text(status: StatusCode) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quota_never_exceeds_the_limit_in_any_window() {
+        for (requests, per) in [(95, 10_000u64), (100, 1000), (10, 10_000), (2, 1000)] {
+            let limit = RateLimit {
+                requests,
+                per: Duration::from_millis(per),
+            };
+            let quota = quota_for(limit).unwrap();
+            let worst = quota.burst_size().get() as u128
+                + limit.per.as_nanos() / quota.replenish_interval().as_nanos();
+            assert!(worst <= requests as u128, "{requests}/{per}ms allows {worst}");
+        }
+    }
 
     #[test]
     fn retry_after_parses_seconds_and_dates() {

@@ -599,3 +599,64 @@ impl std::fmt::Debug for TokenResponse {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_fields_are_tolerated_on_read() {
+        let profile: IdentityProfile = serde_json::from_value(json!({
+            "id": "p1", "name": "HR", "authoritativeSource": {"type": "SOURCE", "id": "s1", "name": "HR", "extra": 1},
+            "someNewField": {"nested": true}, "identityCount": 3, "description": null, "owner": null
+        }))
+        .unwrap();
+        assert_eq!(profile.name, "HR");
+        assert_eq!(profile.identity_count, Some(3));
+        assert_eq!(profile.authoritative_source.id.as_deref(), Some("s1"));
+    }
+
+    #[test]
+    fn a_new_profile_serializes_without_read_only_fields() {
+        let profile = IdentityProfile {
+            name: "HR".into(),
+            authoritative_source: ObjectRef {
+                kind: Some("SOURCE".into()),
+                id: Some("s1".into()),
+                name: None,
+            },
+            ..Default::default()
+        };
+        let v = serde_json::to_value(&profile).unwrap();
+        for read_only in ["id", "created", "modified", "identityCount"] {
+            assert!(v.get(read_only).is_none(), "{read_only} in {v}");
+        }
+    }
+
+    #[test]
+    fn task_outcomes_ignore_case() {
+        assert_eq!(TaskOutcome::from_completion_status(None), TaskOutcome::Running);
+        for s in ["SUCCESS", "Success", "WARNING", "Warning"] {
+            assert_eq!(TaskOutcome::from_completion_status(Some(s)), TaskOutcome::Succeeded);
+        }
+        for s in ["ERROR", "TempError", "TERMINATED", "whatever"] {
+            assert_eq!(TaskOutcome::from_completion_status(Some(s)), TaskOutcome::Failed);
+        }
+    }
+
+    #[test]
+    fn token_debug_hides_the_token() {
+        let t = TokenResponse {
+            access_token: "eyJ-secret".into(),
+            ..Default::default()
+        };
+        assert!(!format!("{t:?}").contains("eyJ-secret"));
+    }
+
+    #[test]
+    fn error_messages_join() {
+        let e = ErrorResponseDto::new("400.1 Bad Request Content", "t1", "bad name");
+        assert_eq!(e.message_text(), "bad name");
+    }
+}

@@ -2,7 +2,9 @@
 //!
 //! The library holds all logic; `src/main.rs` is a thin command-line front end.
 //! - [`isc`]: the tenant client (auth, rate limits, retries, wire models, filter grammar);
+//! - [`plan`]: the pure diff from desired profile to tenant calls;
 //! - [`sim`]: an in-memory ISC tenant simulator held to the official v2024 schemas.
 
 pub mod isc;
+pub mod plan;
 pub mod sim;

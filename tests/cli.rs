@@ -8,7 +8,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_isc-operator");
 #[test]
 fn simulator_prints_one_listening_line_and_serves_tokens() {
     let mut child = Command::new(BIN)
-        .args(["simulator", "--listen", "127.0.0.1:0", "--client-id", "cli-id"])
+        .args([
+            "simulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--client-id",
+            "cli-id",
+        ])
         .env("ISC_SIM_CLIENT_SECRET", "cli-secret")
         .env("ISC_LOG", "warn")
         .stdout(Stdio::piped())
@@ -17,7 +23,9 @@ fn simulator_prints_one_listening_line_and_serves_tokens() {
         .expect("spawn simulator");
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    stdout.read_line(&mut line).expect("read the listening line");
+    stdout
+        .read_line(&mut line)
+        .expect("read the listening line");
     let url = line
         .trim_end()
         .strip_prefix("listening on ")
@@ -86,7 +94,10 @@ fn a_missing_seed_file_fails_with_a_one_line_cause() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<_> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{stderr}");
-    assert!(lines[0].starts_with("error: cannot load seed /nonexistent/seed.json"), "{stderr}");
+    assert!(
+        lines[0].starts_with("error: cannot load seed /nonexistent/seed.json"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -95,12 +106,25 @@ fn an_address_in_use_fails_with_a_one_line_cause() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let out = Command::new(BIN)
-        .args(["simulator", "--listen", &addr, "--client-id", "a", "--client-secret", "b"])
+        .args([
+            "simulator",
+            "--listen",
+            &addr,
+            "--client-id",
+            "a",
+            "--client-secret",
+            "b",
+        ])
         .env("ISC_LOG", "warn")
         .output()
         .expect("run");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.trim().starts_with(&format!("error: cannot listen on {addr}")), "{stderr}");
+    assert!(
+        stderr
+            .trim()
+            .starts_with(&format!("error: cannot listen on {addr}")),
+        "{stderr}"
+    );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }

@@ -14,7 +14,10 @@ use serde_json::{Value, json};
 use support::*;
 
 fn statuses(entries: &[Value]) -> Vec<u64> {
-    entries.iter().map(|e| e["status"].as_u64().unwrap()).collect()
+    entries
+        .iter()
+        .map(|e| e["status"].as_u64().unwrap())
+        .collect()
 }
 
 /// The first source of the built-in seed, as a profile's authoritative source.
@@ -52,7 +55,11 @@ async fn token_is_fetched_once_for_concurrent_callers_and_refreshed_before_expir
     for r in futures::future::join_all(calls).await {
         r.expect("list succeeds");
     }
-    assert_eq!(admin.token_calls().await.len(), 1, "one token for 20 concurrent callers");
+    assert_eq!(
+        admin.token_calls().await.len(),
+        1,
+        "one token for 20 concurrent callers"
+    );
 
     // A 2 s token is refreshed once half of it is used, before the tenant would reject it.
     tokio::time::sleep(Duration::from_millis(1200)).await;
@@ -66,7 +73,11 @@ async fn token_is_fetched_once_for_concurrent_callers_and_refreshed_before_expir
     assert_eq!(admin.token_calls().await.len(), 2, "exactly one refresh");
     let api = admin.api_calls().await;
     assert_eq!(api.len(), 40);
-    assert!(statuses(&api).iter().all(|s| *s == 200), "no 401 seen: {:?}", statuses(&api));
+    assert!(
+        statuses(&api).iter().all(|s| *s == 200),
+        "no 401 seen: {:?}",
+        statuses(&api)
+    );
     sim.shutdown().await;
 }
 
@@ -75,21 +86,37 @@ async fn a_401_refreshes_the_token_once_and_retries() {
     let sim = start_sim(sim_config()).await;
     let admin = Admin::new(&sim);
     let client = user_client(&sim);
-    client.list_identity_profiles(&ListParams::default()).await.unwrap();
+    client
+        .list_identity_profiles(&ListParams::default())
+        .await
+        .unwrap();
     admin
-        .fault(json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 1, "status": 401}))
+        .fault(
+            json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 1, "status": 401}),
+        )
         .await;
-    client.list_identity_profiles(&ListParams::default()).await.expect("recovers after one 401");
+    client
+        .list_identity_profiles(&ListParams::default())
+        .await
+        .expect("recovers after one 401");
     assert_eq!(admin.token_calls().await.len(), 2);
     assert_eq!(statuses(&admin.api_calls().await), vec![200, 401, 200]);
 
     // A credential the tenant keeps rejecting surfaces as an error after one refresh, not a loop.
     admin
-        .fault(json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 5, "status": 401}))
+        .fault(
+            json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 5, "status": 401}),
+        )
         .await;
-    let err = client.list_identity_profiles(&ListParams::default()).await.unwrap_err();
+    let err = client
+        .list_identity_profiles(&ListParams::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(401), "{err}");
-    assert_eq!(statuses(&admin.api_calls().await), vec![200, 401, 200, 401, 401]);
+    assert_eq!(
+        statuses(&admin.api_calls().await),
+        vec![200, 401, 200, 401, 401]
+    );
     sim.shutdown().await;
 }
 
@@ -102,7 +129,10 @@ async fn bad_credentials_fail_with_a_clear_error_that_hides_the_secret() {
         "wrong-secret-4711",
     ))
     .unwrap();
-    let err = client.list_identity_profiles(&ListParams::default()).await.unwrap_err();
+    let err = client
+        .list_identity_profiles(&ListParams::default())
+        .await
+        .unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, IscError::Auth { status: 401, .. }), "{text}");
     assert!(text.contains("client_id and client_secret"), "{text}");
@@ -121,9 +151,15 @@ async fn a_429_waits_for_retry_after_and_succeeds() {
         .fault(json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 1, "status": 429, "retryAfter": 1}))
         .await;
     let started = Instant::now();
-    client.list_identity_profiles(&ListParams::default()).await.expect("succeeds after waiting");
+    client
+        .list_identity_profiles(&ListParams::default())
+        .await
+        .expect("succeeds after waiting");
     let waited = started.elapsed();
-    assert!(waited >= Duration::from_millis(950), "waited only {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(950),
+        "waited only {waited:?}"
+    );
     assert!(waited < Duration::from_secs(5), "waited {waited:?}");
     assert_eq!(statuses(&admin.api_calls().await), vec![429, 200]);
     assert_eq!(client.stats().rate_limited, 1);
@@ -136,9 +172,14 @@ async fn a_5xx_burst_is_retried_for_idempotent_calls() {
     let admin = Admin::new(&sim);
     let client = user_client(&sim);
     admin
-        .fault(json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 3, "status": 503}))
+        .fault(
+            json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 3, "status": 503}),
+        )
         .await;
-    client.list_identity_profiles(&ListParams::default()).await.expect("succeeds after the burst");
+    client
+        .list_identity_profiles(&ListParams::default())
+        .await
+        .expect("succeeds after the burst");
     assert_eq!(statuses(&admin.api_calls().await), vec![503, 503, 503, 200]);
     assert_eq!(client.stats().retries, 3);
 
@@ -147,7 +188,10 @@ async fn a_5xx_burst_is_retried_for_idempotent_calls() {
     admin
         .fault(json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 20, "status": 500}))
         .await;
-    let err = client.list_identity_profiles(&ListParams::default()).await.unwrap_err();
+    let err = client
+        .list_identity_profiles(&ListParams::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(500));
     assert_eq!(err.class(), ErrorClass::Transient);
     assert_eq!(admin.api_calls().await.len(), 5, "1 try + 4 retries");
@@ -166,7 +210,10 @@ async fn a_post_that_creates_is_never_retried_blindly() {
     admin
         .fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "count": 1, "status": 503}))
         .await;
-    let err = client.create_identity_profile(&profile("No Retry", &source)).await.unwrap_err();
+    let err = client
+        .create_identity_profile(&profile("No Retry", &source))
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(503), "{err}");
     let posts: Vec<_> = admin
         .api_calls()
@@ -218,16 +265,26 @@ async fn a_dropped_connection_is_retried_when_safe_and_reported_as_unknown_other
     admin.clear_journal().await;
 
     admin
-        .fault(json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 1, "drop": true}))
+        .fault(
+            json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 1, "drop": true}),
+        )
         .await;
-    client.list_identity_profiles(&ListParams::default()).await.expect("retried after a drop");
+    client
+        .list_identity_profiles(&ListParams::default())
+        .await
+        .expect("retried after a drop");
     assert_eq!(admin.api_calls().await.len(), 2);
 
     admin.clear_journal().await;
     admin
-        .fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "count": 1, "drop": true}))
+        .fault(
+            json!({"method": "POST", "path": "/v2024/identity-profiles", "count": 1, "drop": true}),
+        )
         .await;
-    let err = client.create_identity_profile(&profile("Dropped", &source)).await.unwrap_err();
+    let err = client
+        .create_identity_profile(&profile("Dropped", &source))
+        .await
+        .unwrap_err();
     assert!(err.outcome_unknown(), "{err}");
     assert!(err.to_string().contains("may have been processed"), "{err}");
     assert_eq!(admin.api_calls().await.len(), 1, "not retried");
@@ -241,8 +298,14 @@ async fn a_filter_value_with_quotes_and_spaces_round_trips() {
     let client = user_client(&sim);
     let source = first_source();
     let tricky = r#"Ann "the boss" O'Neil & Co #1 \ 50% off"#;
-    client.create_identity_profile(&profile(tricky, &source)).await.expect("create");
-    client.create_identity_profile(&profile("Ann", &source)).await.expect("create");
+    client
+        .create_identity_profile(&profile(tricky, &source))
+        .await
+        .expect("create");
+    client
+        .create_identity_profile(&profile("Ann", &source))
+        .await
+        .expect("create");
     admin.clear_journal().await;
 
     let found = client
@@ -279,7 +342,10 @@ async fn paging_follows_offsets_until_a_short_page() {
         .await
         .unwrap();
     let total = page.total.expect("X-Total-Count") as usize;
-    assert!(total > 250, "the built-in seed has a few hundred identities, got {total}");
+    assert!(
+        total > 250,
+        "the built-in seed has a few hundred identities, got {total}"
+    );
     admin.clear_journal().await;
     let all = client
         .list_all_identities(&ListParams::default(), IdentityDefaultFilter::None)
@@ -307,12 +373,21 @@ async fn experimental_endpoints_get_the_header() {
     let client = user_client(&sim);
     let id = first_identity_id(&client).await;
     admin.clear_journal().await;
-    let task = client.process_identities(std::slice::from_ref(&id)).await.unwrap();
+    let task = client
+        .process_identities(std::slice::from_ref(&id))
+        .await
+        .unwrap();
     assert!(task.id.is_some());
     client.synchronize_identity_attributes(&id).await.unwrap();
     for entry in admin.api_calls().await {
-        assert_eq!(entry["headers"]["x-sailpoint-experimental"], "true", "{entry}");
-        assert!(entry["headers"].get("authorization").is_none(), "journal hides the token");
+        assert_eq!(
+            entry["headers"]["x-sailpoint-experimental"], "true",
+            "{entry}"
+        );
+        assert!(
+            entry["headers"].get("authorization").is_none(),
+            "journal hides the token"
+        );
     }
     sim.shutdown().await;
 }
@@ -328,7 +403,10 @@ async fn user_context_endpoints_answer_403_to_an_api_client() {
     assert_eq!(err.class(), ErrorClass::Forbidden, "{err}");
     let text = err.to_string();
     assert!(text.contains("403"), "{text}");
-    assert!(text.contains("trackingId"), "errors keep the tracking id: {text}");
+    assert!(
+        text.contains("trackingId"),
+        "errors keep the tracking id: {text}"
+    );
     sim.shutdown().await;
 }
 

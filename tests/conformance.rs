@@ -96,7 +96,10 @@ async fn drive_every_operation(sim: &isc_operator::sim::RunningSimulator, admin:
         }),
         ..Default::default()
     };
-    let created = user.create_identity_profile(&desired).await.expect("create");
+    let created = user
+        .create_identity_profile(&desired)
+        .await
+        .expect("create");
     let id = created.id.clone().expect("created profile has an id");
     user.get_identity_profile(&id).await.expect("get");
     user.list_identity_profiles(&ListParams {
@@ -130,7 +133,10 @@ async fn drive_every_operation(sim: &isc_operator::sim::RunningSimulator, admin:
     )
     .await
     .expect("patch source");
-    let exported = user.export_identity_profiles(&ListParams::default()).await.expect("export");
+    let exported = user
+        .export_identity_profiles(&ListParams::default())
+        .await
+        .expect("export");
     assert_eq!(exported.len(), 1);
     desired.name = "Contractors".into();
     let mut import = exported.clone();
@@ -143,9 +149,14 @@ async fn drive_every_operation(sim: &isc_operator::sim::RunningSimulator, admin:
         }),
         object: Some(desired.clone()),
     });
-    let result = user.import_identity_profiles(&import).await.expect("import");
+    let result = user
+        .import_identity_profiles(&import)
+        .await
+        .expect("import");
     assert_eq!(result.imported_objects.len(), 2, "{result:?}");
-    user.default_identity_attribute_config(&id).await.expect("default config");
+    user.default_identity_attribute_config(&id)
+        .await
+        .expect("default config");
     let identity_id = user
         .list_identities(
             &ListParams {
@@ -167,7 +178,9 @@ async fn drive_every_operation(sim: &isc_operator::sim::RunningSimulator, admin:
     })
     .await
     .expect("preview");
-    user.process_identity_profile(&id).await.expect("process profile");
+    user.process_identity_profile(&id)
+        .await
+        .expect("process profile");
 
     // Identity processing and its task, to success and to error.
     let task = user
@@ -175,10 +188,17 @@ async fn drive_every_operation(sim: &isc_operator::sim::RunningSimulator, admin:
         .await
         .expect("process identities");
     let task_id = task.id.expect("task id");
-    user.get_task_status(&task_id).await.expect("pending task status");
-    assert_eq!(wait_for_task(&user, &task_id).await.outcome(), TaskOutcome::Succeeded);
+    user.get_task_status(&task_id)
+        .await
+        .expect("pending task status");
+    assert_eq!(
+        wait_for_task(&user, &task_id).await.outcome(),
+        TaskOutcome::Succeeded
+    );
     admin
-        .fault(json!({"method": "POST", "path": "/v2024/identities/process", "taskOutcome": "ERROR"}))
+        .fault(
+            json!({"method": "POST", "path": "/v2024/identities/process", "taskOutcome": "ERROR"}),
+        )
         .await;
     let failing = user
         .process_identities(std::slice::from_ref(&identity_id))
@@ -186,10 +206,17 @@ async fn drive_every_operation(sim: &isc_operator::sim::RunningSimulator, admin:
         .expect("process identities");
     let failed = wait_for_task(&user, &failing.id.unwrap()).await;
     assert_eq!(failed.outcome(), TaskOutcome::Failed);
-    user.synchronize_identity_attributes(&identity_id).await.expect("sync");
+    user.synchronize_identity_attributes(&identity_id)
+        .await
+        .expect("sync");
 
     // Legacy refresh with a filter that matches one identity.
-    let alias = user.get_identity(&identity_id).await.unwrap().alias.unwrap();
+    let alias = user
+        .get_identity(&identity_id)
+        .await
+        .unwrap()
+        .alias
+        .unwrap();
     user.legacy_refresh_identities(
         &format!("alias == \"{alias}\""),
         RefreshArgs {
@@ -211,14 +238,38 @@ async fn drive_every_operation(sim: &isc_operator::sim::RunningSimulator, admin:
         .filter_map(|p| p.id)
         .collect();
     assert_eq!(rest.len(), 1, "the imported Contractors profile remains");
-    let bulk = user.bulk_delete_identity_profiles(&rest).await.expect("bulk delete");
+    let bulk = user
+        .bulk_delete_identity_profiles(&rest)
+        .await
+        .expect("bulk delete");
     wait_for_task(&user, &bulk.id.unwrap()).await;
 
     // Error paths through the client.
-    assert_eq!(user.get_identity_profile("0123456789abcdef0123456789abcdef").await.unwrap_err().status(), Some(404));
-    assert_eq!(user.get_task_status("0123456789abcdef0123456789abcdef").await.unwrap_err().status(), Some(404));
-    let created = user.create_identity_profile(&desired).await.expect("create again");
-    assert_eq!(user.create_identity_profile(&desired).await.unwrap_err().status(), Some(400));
+    assert_eq!(
+        user.get_identity_profile("0123456789abcdef0123456789abcdef")
+            .await
+            .unwrap_err()
+            .status(),
+        Some(404)
+    );
+    assert_eq!(
+        user.get_task_status("0123456789abcdef0123456789abcdef")
+            .await
+            .unwrap_err()
+            .status(),
+        Some(404)
+    );
+    let created = user
+        .create_identity_profile(&desired)
+        .await
+        .expect("create again");
+    assert_eq!(
+        user.create_identity_profile(&desired)
+            .await
+            .unwrap_err()
+            .status(),
+        Some(400)
+    );
     let err = user
         .update_identity_profile(
             created.id.as_deref().unwrap(),
@@ -239,13 +290,23 @@ async fn drive_every_operation(sim: &isc_operator::sim::RunningSimulator, admin:
             .status(),
         Some(403)
     );
-    let err = user.synchronize_identity_attributes(&identity_id).await.unwrap_err();
+    let err = user
+        .synchronize_identity_attributes(&identity_id)
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(429), "second sync within 10 s: {err}");
 
     // Raw requests the client would never send.
-    let http = reqwest::Client::builder().user_agent(RAW_AGENT).build().unwrap();
+    let http = reqwest::Client::builder()
+        .user_agent(RAW_AGENT)
+        .build()
+        .unwrap();
     let base = sim.base_url();
-    let r = http.get(format!("{base}/v2024/identity-profiles")).send().await.unwrap();
+    let r = http
+        .get(format!("{base}/v2024/identity-profiles"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let token = user.access_token().await.unwrap();
     use secrecy::ExposeSecret;
@@ -259,7 +320,9 @@ async fn drive_every_operation(sim: &isc_operator::sim::RunningSimulator, admin:
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    admin.configure(json!({"rateLimit": {"requests": 2, "windowMs": 60000}})).await;
+    admin
+        .configure(json!({"rateLimit": {"requests": 2, "windowMs": 60000}}))
+        .await;
     let mut saw_429 = false;
     for _ in 0..3 {
         let r = http
@@ -294,8 +357,12 @@ async fn every_response_and_client_request_conforms_to_the_official_schemas() {
             continue;
         }
         let doc = document_for(op);
-        let spec_op = doc.operation(op).unwrap_or_else(|| panic!("{op} is not in the spec"));
-        if entry["route"] != json!(spec_op.route) || entry["method"] != json!(spec_op.method.to_uppercase()) {
+        let spec_op = doc
+            .operation(op)
+            .unwrap_or_else(|| panic!("{op} is not in the spec"));
+        if entry["route"] != json!(spec_op.route)
+            || entry["method"] != json!(spec_op.method.to_uppercase())
+        {
             failures.push(format!(
                 "{op}: journal says {} {} but the spec has {} {}",
                 entry["method"], entry["route"], spec_op.method, spec_op.route
@@ -351,21 +418,40 @@ async fn every_response_and_client_request_conforms_to_the_official_schemas() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} conformance failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} conformance failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 
     let missing_ops: Vec<_> = OPERATIONS
         .iter()
         .filter(|op| !covered.iter().any(|(o, s)| o == *op && *s < 300))
         .collect();
-    assert!(missing_ops.is_empty(), "operations never exercised successfully: {missing_ops:?}");
+    assert!(
+        missing_ops.is_empty(),
+        "operations never exercised successfully: {missing_ops:?}"
+    );
     let missing_errors: Vec<_> = ERROR_CASES
         .iter()
         .filter(|(op, s)| !covered.contains(&(op.to_string(), *s)))
         .collect();
-    assert!(missing_errors.is_empty(), "error cases never seen: {missing_errors:?}");
-    assert!(checked_responses >= 40, "checked only {checked_responses} responses");
-    assert!(checked_requests >= 8, "checked only {checked_requests} request bodies");
-    println!("conformance: {checked_responses} responses and {checked_requests} request bodies valid");
+    assert!(
+        missing_errors.is_empty(),
+        "error cases never seen: {missing_errors:?}"
+    );
+    assert!(
+        checked_responses >= 40,
+        "checked only {checked_responses} responses"
+    );
+    assert!(
+        checked_requests >= 8,
+        "checked only {checked_requests} request bodies"
+    );
+    println!(
+        "conformance: {checked_responses} responses and {checked_requests} request bodies valid"
+    );
     sim.shutdown().await;
 }
 
@@ -377,9 +463,13 @@ fn the_schema_check_rejects_a_wrong_body() {
     let task = doc.response_validator("getTaskStatus", 200).unwrap();
     assert!(!task.is_valid(&json!({"id": "x"})));
     let profile = doc.response_validator("getIdentityProfile", 200).unwrap();
-    assert!(!profile.is_valid(&json!({"name": "x", "authoritativeSource": {"type": "NOT_A_SOURCE"}})));
+    assert!(
+        !profile.is_valid(&json!({"name": "x", "authoritativeSource": {"type": "NOT_A_SOURCE"}}))
+    );
     assert!(profile.is_valid(&json!({"name": "x", "authoritativeSource": {"type": "SOURCE", "id": "1", "name": "s"}, "description": null, "owner": null})));
-    let patch = doc.request_validator("updateIdentityProfile", "application/json-patch+json").unwrap();
+    let patch = doc
+        .request_validator("updateIdentityProfile", "application/json-patch+json")
+        .unwrap();
     assert!(!patch.is_valid(&json!([{"op": "frobnicate", "path": "/x"}])));
     let not_found = doc.response_validator("getIdentityProfile", 404).unwrap();
     assert!(not_found.is_valid(&json!({"detailCode": "404 Not found", "trackingId": "t", "messages": [{"locale": "en-US", "localeOrigin": "DEFAULT", "text": "gone"}]})));

@@ -692,7 +692,10 @@ mod tests {
             let quota = quota_for(limit).unwrap();
             let worst = quota.burst_size().get() as u128
                 + limit.per.as_nanos() / quota.replenish_interval().as_nanos();
-            assert!(worst <= requests as u128, "{requests}/{per}ms allows {worst}");
+            assert!(
+                worst <= requests as u128,
+                "{requests}/{per}ms allows {worst}"
+            );
         }
     }
 

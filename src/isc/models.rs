@@ -636,12 +636,21 @@ mod tests {
 
     #[test]
     fn task_outcomes_ignore_case() {
-        assert_eq!(TaskOutcome::from_completion_status(None), TaskOutcome::Running);
+        assert_eq!(
+            TaskOutcome::from_completion_status(None),
+            TaskOutcome::Running
+        );
         for s in ["SUCCESS", "Success", "WARNING", "Warning"] {
-            assert_eq!(TaskOutcome::from_completion_status(Some(s)), TaskOutcome::Succeeded);
+            assert_eq!(
+                TaskOutcome::from_completion_status(Some(s)),
+                TaskOutcome::Succeeded
+            );
         }
         for s in ["ERROR", "TempError", "TERMINATED", "whatever"] {
-            assert_eq!(TaskOutcome::from_completion_status(Some(s)), TaskOutcome::Failed);
+            assert_eq!(
+                TaskOutcome::from_completion_status(Some(s)),
+                TaskOutcome::Failed
+            );
         }
     }
 

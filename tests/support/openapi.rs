@@ -36,7 +36,10 @@ pub fn v2024() -> &'static ApiDocument {
     DOC.get_or_init(|| {
         let text = std::fs::read_to_string(isc_api_dir().join("sailpoint-api.v2024.json"))
             .expect("read sailpoint-api.v2024.json");
-        ApiDocument::from_value(serde_json::from_str(&text).expect("v2024 is JSON"), "/v2024")
+        ApiDocument::from_value(
+            serde_json::from_str(&text).expect("v2024 is JSON"),
+            "/v2024",
+        )
     })
 }
 
@@ -148,7 +151,11 @@ impl ApiDocument {
     }
 
     /// The JSON schema of a response body, or `None` when the response declares no JSON body.
-    pub fn response_validator(&self, operation_id: &str, status: u16) -> Option<jsonschema::Validator> {
+    pub fn response_validator(
+        &self,
+        operation_id: &str,
+        status: u16,
+    ) -> Option<jsonschema::Validator> {
         let op = self
             .operation(operation_id)
             .unwrap_or_else(|| panic!("no operation {operation_id}"));
@@ -163,11 +170,17 @@ impl ApiDocument {
     }
 
     /// The JSON schema of the request body for a content type.
-    pub fn request_validator(&self, operation_id: &str, content_type: &str) -> Option<jsonschema::Validator> {
+    pub fn request_validator(
+        &self,
+        operation_id: &str,
+        content_type: &str,
+    ) -> Option<jsonschema::Validator> {
         let op = self
             .operation(operation_id)
             .unwrap_or_else(|| panic!("no operation {operation_id}"));
-        let body = self.resolve(&convert(op.spec.get("requestBody")?.clone())).clone();
+        let body = self
+            .resolve(&convert(op.spec.get("requestBody")?.clone()))
+            .clone();
         let schema = body.get("content")?.get(content_type)?.get("schema")?;
         Some(self.schema_validator(schema))
     }
@@ -181,15 +194,24 @@ pub fn convert(value: Value) -> Value {
             let mut out = Map::new();
             let nullable = obj.get("nullable").and_then(Value::as_bool) == Some(true);
             // `allOf: [X, {nullable: true}]` is how the spec marks a nullable reference.
-            let nullable_member = obj.get("allOf").and_then(Value::as_array).is_some_and(|all| {
-                all.iter().any(|m| {
-                    m.get("nullable").and_then(Value::as_bool) == Some(true) && m.get("type").is_none()
-                })
-            });
+            let nullable_member = obj
+                .get("allOf")
+                .and_then(Value::as_array)
+                .is_some_and(|all| {
+                    all.iter().any(|m| {
+                        m.get("nullable").and_then(Value::as_bool) == Some(true)
+                            && m.get("type").is_none()
+                    })
+                });
             for (k, v) in obj {
                 match k.as_str() {
-                    "nullable" | "example" | "examples" | "discriminator" | "xml"
-                    | "externalDocs" | "x-sailpoint-resource-operation-id" => {}
+                    "nullable"
+                    | "example"
+                    | "examples"
+                    | "discriminator"
+                    | "xml"
+                    | "externalDocs"
+                    | "x-sailpoint-resource-operation-id" => {}
                     // Keep `properties` maps verbatim as maps (their keys are names, not keywords).
                     "properties" | "patternProperties" => {
                         let converted = v

@@ -1,10 +1,12 @@
 //! isc-operator: a Kubernetes operator for SailPoint Identity Security Cloud.
 //!
 //! The library holds all logic; `src/main.rs` is a thin command-line front end.
+//! - [`api`]: the custom resources (`Tenant`, `IdentityProfile`) and their CRDs;
 //! - [`isc`]: the tenant client (auth, rate limits, retries, wire models, filter grammar);
 //! - [`plan`]: the pure diff from desired profile to tenant calls;
 //! - [`sim`]: an in-memory ISC tenant simulator held to the official v2024 schemas.
 
+pub mod api;
 pub mod isc;
 pub mod plan;
 pub mod sim;

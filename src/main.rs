@@ -22,6 +22,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Print the CustomResourceDefinitions as YAML (what `crds/` holds).
+    Crds,
     /// Serve an in-memory ISC tenant (v2024 API, OAuth, legacy cc refresh) on loopback.
     Simulator(SimulatorArgs),
 }
@@ -142,6 +144,10 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Crds => {
+                print!("{}", isc_operator::api::crds_yaml());
+                Ok(())
+            }
             Command::Simulator(args) => run_simulator(args).await,
         }
     });

@@ -1,0 +1,264 @@
+//! `IdentityProfile`: one identity profile on a tenant, kept in Git.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::api::TenantRef;
+use crate::plan::{DesiredAttributeConfig, DesiredProfile, DesiredTransform};
+
+/// The desired state of one identity profile on an ISC tenant.
+#[derive(CustomResource, KubeSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "isc.identitynow.dev",
+    version = "v1alpha1",
+    kind = "IdentityProfile",
+    namespaced,
+    status = "IdentityProfileStatus",
+    shortname = "iscidp",
+    category = "isc",
+    doc = "An identity profile on an ISC tenant, managed declaratively.",
+    printcolumn(name = "Tenant ID", type_ = "string", json_path = ".status.id"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "Synced", type_ = "string", json_path = ".status.conditions[?(@.type==\"Synced\")].status"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityProfileSpec {
+    /// The `Tenant` (same namespace) the profile lives on. Immutable: a profile cannot move
+    /// between tenants.
+    #[x_kube(validation = Rule::new("self == oldSelf").message("tenantRef is immutable; create a new IdentityProfile for another tenant"))]
+    pub tenant_ref: TenantRef,
+    /// Profile name on the tenant (unique per tenant). An existing profile with this name is
+    /// adopted rather than created.
+    #[schemars(length(min = 1, max = 128))]
+    pub name: String,
+    /// Profile description. Unmanaged when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2000))]
+    pub description: Option<String>,
+    /// Priority among profiles sharing identities (lower wins). Unmanaged when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1000000))]
+    pub priority: Option<i64>,
+    /// Owning identity. Unmanaged when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<OwnerRef>,
+    /// The source whose accounts make identities of this profile. Changing it is a PATCH, never
+    /// a delete-and-recreate.
+    pub authoritative_source: SourceRef,
+    /// How identity attributes are computed. Unmanaged when omitted; when given, the list of
+    /// transforms is the complete set (keyed by identity attribute name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_attribute_config: Option<AttributeConfigSpec>,
+    /// What happens on the tenant when this object is deleted: `Orphan` (default) leaves the
+    /// profile; `Delete` deletes it and waits for the tenant's delete task.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+    /// `Manage` (default) makes the tenant match; `Observe` only computes the plan and shows it
+    /// in status, never writing to the tenant.
+    #[serde(default)]
+    pub management_policy: ManagementPolicy,
+    /// `Manual` (default) only reports that identities need processing; `OnChange` processes the
+    /// profile's identities once after a change the operator made left that flag set.
+    #[serde(default)]
+    pub refresh_policy: RefreshPolicy,
+}
+
+/// An identity on the tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OwnerRef {
+    /// Identity id on the tenant.
+    #[schemars(length(min = 1, max = 128))]
+    pub id: String,
+    /// Display name (informational; the tenant keeps its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A source on the tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SourceRef {
+    /// Source id on the tenant.
+    #[schemars(length(min = 1, max = 128))]
+    pub id: String,
+    /// Source name (informational; never compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Declared identity attribute configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeConfigSpec {
+    /// Whether the tenant promotes attribute values. Unmanaged when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The complete set of transforms, one per identity attribute.
+    #[serde(default)]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["identityAttributeName"]))]
+    #[schemars(length(max = 200))]
+    pub attribute_transforms: Vec<AttributeTransformSpec>,
+}
+
+/// How one identity attribute is computed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeTransformSpec {
+    /// Identity attribute the transform computes, e.g. `email`.
+    #[schemars(length(min = 1, max = 128))]
+    pub identity_attribute_name: String,
+    /// The transform.
+    pub transform_definition: TransformDefinitionSpec,
+}
+
+/// A transform: its type and free-form arguments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TransformDefinitionSpec {
+    /// Transform type, e.g. `accountAttribute` or `reference`.
+    #[serde(rename = "type")]
+    #[schemars(length(min = 1, max = 128))]
+    pub kind: String,
+    /// Transform arguments, e.g. `attributeName`, `sourceName`, `sourceId`.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::api::free_form_object")]
+    pub attributes: Map<String, Value>,
+}
+
+/// What deleting the Kubernetes object does on the tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Leave the tenant profile in place.
+    #[default]
+    Orphan,
+    /// Delete the tenant profile and wait for the delete task.
+    Delete,
+}
+
+/// Whether the operator writes to the tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum ManagementPolicy {
+    /// Make the tenant match the spec.
+    #[default]
+    Manage,
+    /// Compute and show the plan; never write.
+    Observe,
+}
+
+/// Whether the operator processes identities after a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum RefreshPolicy {
+    /// Only report `RefreshRequired`.
+    #[default]
+    Manual,
+    /// Process the profile's identities once per change the operator made.
+    OnChange,
+}
+
+/// One JSON Patch operation, as shown in status for `Observe`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PlannedOperation {
+    /// `add`, `remove` or `replace`.
+    pub op: String,
+    /// JSON Pointer into the tenant object.
+    pub path: String,
+    /// New value (any JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "any_value")]
+    pub value: Option<Value>,
+}
+
+fn any_value(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
+}
+
+/// The plan computed for the tenant (shown for `Observe`; cleared when converged).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedChange {
+    /// `Create`, `Patch` or `None`.
+    pub action: String,
+    /// The PATCH bodies, in order (two when the source and the attribute config both change).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<Vec<PlannedOperation>>,
+}
+
+/// Marker written before a create call, so a crash between the POST and the status write is
+/// resolved by looking up the name instead of creating again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingCreate {
+    /// Tenant-side name being created.
+    pub name: String,
+    /// When the create started.
+    pub since: Time,
+}
+
+/// Observed state of an `IdentityProfile`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityProfileStatus {
+    /// Tenant-side profile id, once created or adopted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `Ready`, `Synced`, `RefreshRequired`, and failing ones with reason and message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "crate::api::conditions_schema")]
+    pub conditions: Vec<Condition>,
+    /// Generation the status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Last time the tenant was compared with the spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<Time>,
+    /// Identities in the profile, as the tenant reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_count: Option<i32>,
+    /// The plan for the tenant (always shown under `Observe`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_change: Option<PlannedChange>,
+    /// Set while a create call is in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_create: Option<PendingCreate>,
+    /// Generation for which identities were last processed under `refreshPolicy: OnChange`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processed_generation: Option<i64>,
+}
+
+impl IdentityProfileSpec {
+    /// The desired profile the planner works on.
+    pub fn desired(&self) -> DesiredProfile {
+        DesiredProfile {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            priority: self.priority,
+            owner: self.owner.as_ref().map(|o| crate::isc::models::ObjectRef {
+                kind: Some("IDENTITY".into()),
+                id: Some(o.id.clone()),
+                name: o.name.clone(),
+            }),
+            authoritative_source: crate::isc::models::ObjectRef {
+                kind: Some("SOURCE".into()),
+                id: Some(self.authoritative_source.id.clone()),
+                name: self.authoritative_source.name.clone(),
+            },
+            attribute_config: self
+                .identity_attribute_config
+                .as_ref()
+                .map(|c| DesiredAttributeConfig {
+                    enabled: c.enabled,
+                    transforms: c
+                        .attribute_transforms
+                        .iter()
+                        .map(|t| DesiredTransform {
+                            identity_attribute_name: t.identity_attribute_name.clone(),
+                            transform_type: t.transform_definition.kind.clone(),
+                            attributes: t.transform_definition.attributes.clone(),
+                        })
+                        .collect(),
+                }),
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! `Tenant`: where and how to reach one ISC tenant.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+/// Connection settings for one ISC tenant. Several can live side by side (sandbox, prod).
+#[derive(CustomResource, KubeSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "isc.identitynow.dev",
+    version = "v1alpha1",
+    kind = "Tenant",
+    namespaced,
+    status = "TenantStatus",
+    shortname = "isctenant",
+    category = "isc",
+    doc = "An ISC tenant the operator manages, and the credential it uses.",
+    printcolumn(name = "URL", type_ = "string", json_path = ".spec.baseUrl"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantSpec {
+    /// Tenant API base URL, e.g. `https://acme.api.identitynow.com` (no `/v2024` suffix).
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^/?#]+(/[^?#]*)?$') && !self.endsWith('/v2024') && !self.endsWith('/v3')").message("baseUrl must be an http(s) URL without query and without an API version suffix, e.g. https://acme.api.identitynow.com"))]
+    #[schemars(length(min = 8, max = 2048))]
+    pub base_url: String,
+    /// Secret (same namespace) holding the OAuth client credentials.
+    pub credentials_secret_ref: CredentialsSecretRef,
+    /// Client-side rate limit for all calls to this tenant with this credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitSpec>,
+    /// How often every profile of this tenant is compared with the tenant (drift correction),
+    /// in seconds. Jittered by up to 10%.
+    #[serde(default = "default_resync_seconds")]
+    #[schemars(range(min = 1, max = 86400))]
+    pub resync_interval_seconds: u32,
+    /// Extra PEM CA certificates to trust (a tenant behind a TLS-inspecting proxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 65536))]
+    pub ca_bundle: Option<String>,
+}
+
+fn default_resync_seconds() -> u32 {
+    300
+}
+
+/// Where the OAuth client credentials are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialsSecretRef {
+    /// Secret name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key holding the client id.
+    #[serde(default = "default_client_id_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub client_id_key: String,
+    /// Key holding the client secret.
+    #[serde(default = "default_client_secret_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub client_secret_key: String,
+}
+
+fn default_client_id_key() -> String {
+    "client_id".to_string()
+}
+
+fn default_client_secret_key() -> String {
+    "client_secret".to_string()
+}
+
+/// A client-side rate limit. The tenant allows 100 requests per 10 s per client id and API version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitSpec {
+    /// Requests allowed in any window.
+    #[serde(default = "default_requests")]
+    #[schemars(range(min = 1, max = 100))]
+    pub requests: u32,
+    /// Window length in seconds.
+    #[serde(default = "default_window")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub window_seconds: u32,
+}
+
+fn default_requests() -> u32 {
+    95
+}
+
+fn default_window() -> u32 {
+    10
+}
+
+/// Observed state of a `Tenant`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantStatus {
+    /// `Ready` is True once a token was obtained with the current credential.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "crate::api::conditions_schema")]
+    pub conditions: Vec<Condition>,
+    /// Generation the status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}

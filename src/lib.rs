@@ -7,6 +7,7 @@
 //! - [`sim`]: an in-memory ISC tenant simulator held to the official v2024 schemas.
 
 pub mod api;
+pub mod controller;
 pub mod isc;
 pub mod plan;
 pub mod sim;

@@ -22,10 +22,22 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the operator: reconcile Tenants and IdentityProfiles (uses KUBECONFIG or in-cluster config).
+    Run(RunArgs),
     /// Print the CustomResourceDefinitions as YAML (what `crds/` holds).
     Crds,
     /// Serve an in-memory ISC tenant (v2024 API, OAuth, legacy cc refresh) on loopback.
     Simulator(SimulatorArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Watch only this namespace (default: all namespaces).
+    #[arg(long, env = "ISC_WATCH_NAMESPACE")]
+    namespace: Option<String>,
+    /// Address of the health endpoints (`/healthz`, `/readyz`).
+    #[arg(long, default_value = "0.0.0.0:8080", env = "ISC_HEALTH_LISTEN")]
+    health_listen: SocketAddr,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +123,29 @@ async fn run_simulator(args: SimulatorArgs) -> Result<(), String> {
     Ok(())
 }
 
+async fn run_operator(args: RunArgs) -> Result<(), String> {
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|e| format!("cannot configure the Kubernetes client: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(args.health_listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.health_listen))?;
+    let health = axum::Router::new()
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/readyz", axum::routing::get(|| async { "ok" }));
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, health).await {
+            tracing::error!(error = %e, "health endpoint stopped");
+        }
+    });
+    let instance = std::env::var("POD_NAME")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok());
+    tracing::info!(namespace = ?args.namespace, "isc-operator starting");
+    isc_operator::controller::run(client, args.namespace, instance, shutdown_signal()).await;
+    Ok(())
+}
+
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -149,6 +184,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Simulator(args) => run_simulator(args).await,
+            Command::Run(args) => run_operator(args).await,
         }
     });
     match result {

@@ -222,9 +222,15 @@ pub struct IdentityProfileStatus {
     /// Set while a create call is in flight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_create: Option<PendingCreate>,
-    /// Generation for which identities were last processed under `refreshPolicy: OnChange`.
+    /// Generation of the last change the operator wrote to the tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_generation: Option<i64>,
+    /// Generation for which identities were processed under `refreshPolicy: OnChange`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processed_generation: Option<i64>,
+    /// The tenant delete task being waited for (`deletionPolicy: Delete`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_task_id: Option<String>,
 }
 
 impl IdentityProfileSpec {

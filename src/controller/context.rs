@@ -1,0 +1,83 @@
+//! State shared by every reconcile: Kubernetes client, tenant pool, event recorder, object
+//! store, and per-object failure counts for backoff.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Client, Resource};
+
+use crate::api::IdentityProfile;
+use crate::controller::tenants::TenantPool;
+
+/// Shared reconcile context.
+pub struct Context {
+    /// Kubernetes client.
+    pub client: Client,
+    /// Tenant clients and caches.
+    pub tenants: TenantPool,
+    recorder: Recorder,
+    profiles: Store<IdentityProfile>,
+    failures: Mutex<HashMap<String, u32>>,
+    /// Backoff bounds for transient errors.
+    pub backoff: (Duration, Duration),
+}
+
+impl Context {
+    /// A context for the controllers of one process.
+    pub fn new(client: Client, profiles: Store<IdentityProfile>, instance: Option<String>) -> Self {
+        let reporter = Reporter {
+            controller: "isc-operator".to_string(),
+            instance,
+        };
+        Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            tenants: TenantPool::default(),
+            profiles,
+            failures: Mutex::new(HashMap::new()),
+            backoff: (Duration::from_millis(500), Duration::from_secs(300)),
+        }
+    }
+
+    /// Every `IdentityProfile` the controller watches (for conflict detection).
+    pub fn profiles_store(&self) -> &Store<IdentityProfile> {
+        &self.profiles
+    }
+
+    /// Publishes an Event on `obj`; failures are logged, never fatal.
+    pub async fn publish<K>(&self, obj: &K, type_: EventType, reason: &str, action: &str, note: &str)
+    where
+        K: Resource<DynamicType = ()>,
+    {
+        let event = Event {
+            type_,
+            reason: reason.to_string(),
+            note: Some(note.chars().take(1000).collect()),
+            action: action.to_string(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, &obj.object_ref(&())).await {
+            tracing::warn!(error = %e, reason, "could not publish event");
+        }
+    }
+
+    /// Next backoff delay for an object after a transient error (exponential, jittered).
+    pub fn next_backoff<K: Resource<DynamicType = ()>>(&self, obj: &K) -> Duration {
+        let key = ObjectRef::from_obj(obj).to_string();
+        let mut failures = self.failures.lock().expect("failures lock");
+        let n = failures.entry(key).or_insert(0);
+        *n = n.saturating_add(1);
+        let (min, max) = self.backoff;
+        let delay = min.saturating_mul(1u32 << (*n - 1).min(16)).min(max);
+        crate::controller::tenants::jittered(delay)
+    }
+
+    /// Resets the backoff of an object after a success.
+    pub fn forget_failures<K: Resource<DynamicType = ()>>(&self, obj: &K) {
+        let key = ObjectRef::from_obj(obj).to_string();
+        self.failures.lock().expect("failures lock").remove(&key);
+    }
+}

@@ -1,0 +1,105 @@
+//! Errors of the reconcilers, classified so the controller knows whether to wait for a change,
+//! back off, or honour the tenant's `Retry-After`.
+
+use std::time::Duration;
+
+use crate::isc::{ErrorClass, IscError};
+
+/// Why a reconcile did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// The referenced `Tenant` does not exist.
+    #[error("Tenant {0:?} not found in this namespace")]
+    TenantNotFound(String),
+    /// The credentials Secret is missing.
+    #[error("Secret {0:?} (credentialsSecretRef of the Tenant) not found")]
+    SecretNotFound(String),
+    /// The Secret lacks a key or holds a non-UTF-8 value.
+    #[error("Secret {secret:?} has no usable key {key:?}")]
+    SecretKeyMissing {
+        /// Secret name.
+        secret: String,
+        /// Missing key.
+        key: String,
+    },
+    /// The spec cannot work; fixing the manifest is the only way forward.
+    #[error("invalid spec: {0}")]
+    InvalidSpec(String),
+    /// Another object manages the same tenant profile.
+    #[error("{0}")]
+    Conflict(String),
+    /// The tenant answered with an error.
+    #[error(transparent)]
+    Tenant(#[from] IscError),
+    /// The Kubernetes API failed.
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+/// What to do after an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requeue {
+    /// Only a change to the object (or its Tenant/Secret, checked periodically) can help.
+    AfterChange,
+    /// Try again with per-object exponential backoff.
+    Backoff,
+    /// The tenant asked to wait this long.
+    After(Duration),
+}
+
+impl ReconcileError {
+    /// Short CamelCase reason for conditions and events.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ReconcileError::TenantNotFound(_) => "TenantNotFound",
+            ReconcileError::SecretNotFound(_) => "SecretNotFound",
+            ReconcileError::SecretKeyMissing { .. } => "SecretInvalid",
+            ReconcileError::InvalidSpec(_) => "InvalidSpec",
+            ReconcileError::Conflict(_) => "Conflict",
+            ReconcileError::Tenant(e) => match e {
+                IscError::Auth { .. } => "AuthenticationFailed",
+                _ => match e.class() {
+                    ErrorClass::Forbidden => "Forbidden",
+                    ErrorClass::RateLimited => "RateLimited",
+                    ErrorClass::NotFound => "NotFound",
+                    ErrorClass::Permanent => "TenantRejected",
+                    ErrorClass::Transient => "TenantUnavailable",
+                },
+            },
+            ReconcileError::Kube(_) => "KubernetesError",
+        }
+    }
+
+    /// Message for conditions and events; for a 403 it says which credential is needed.
+    pub fn message(&self) -> String {
+        match self {
+            ReconcileError::Tenant(e) if e.class() == ErrorClass::Forbidden => format!(
+                "{e}. The credential lacks a right or a user context: some operations (identities \
+                 list, profile import) need a personal access token of an admin user rather than an \
+                 API client without user context"
+            ),
+            e => e.to_string(),
+        }
+    }
+
+    /// How the controller should retry.
+    pub fn requeue(&self) -> Requeue {
+        match self {
+            ReconcileError::InvalidSpec(_) | ReconcileError::Conflict(_) => Requeue::AfterChange,
+            ReconcileError::TenantNotFound(_)
+            | ReconcileError::SecretNotFound(_)
+            | ReconcileError::SecretKeyMissing { .. } => Requeue::Backoff,
+            ReconcileError::Tenant(e) => match e.class() {
+                ErrorClass::RateLimited => e
+                    .retry_after()
+                    .map(Requeue::After)
+                    .unwrap_or(Requeue::Backoff),
+                ErrorClass::Permanent if !matches!(e, IscError::Auth { .. }) => {
+                    Requeue::AfterChange
+                }
+                _ => Requeue::Backoff,
+            },
+            ReconcileError::Kube(_) => Requeue::Backoff,
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The reconcilers and the loop that runs them (`isc-operator run`).
+
+pub mod conditions;
+pub mod context;
+pub mod error;
+pub mod profile;
+pub mod tenant;
+pub mod tenants;
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, Client, Resource, ResourceExt};
+
+use crate::api::{IdentityProfile, Tenant};
+use context::Context;
+use error::{ReconcileError, Requeue};
+
+/// How long an object whose error needs a user change waits before being looked at again
+/// (Tenants and Secrets are not all watched, so a fix there is picked up by this).
+const AFTER_CHANGE_RECHECK: std::time::Duration = std::time::Duration::from_secs(300);
+
+fn error_policy<K: Resource<DynamicType = ()>>(obj: Arc<K>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    tracing::warn!(error = %error, reason = error.reason(), "reconcile failed");
+    match error.requeue() {
+        Requeue::AfterChange => Action::requeue(AFTER_CHANGE_RECHECK),
+        Requeue::After(delay) => Action::requeue(delay.max(std::time::Duration::from_millis(100))),
+        Requeue::Backoff => Action::requeue(ctx.next_backoff(obj.as_ref())),
+    }
+}
+
+/// Runs the Tenant and IdentityProfile controllers until `shutdown` resolves.
+pub async fn run(
+    client: Client,
+    namespace: Option<String>,
+    instance: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let (profiles, tenants): (Api<IdentityProfile>, Api<Tenant>) = match &namespace {
+        Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+        None => (Api::all(client.clone()), Api::all(client.clone())),
+    };
+    let profile_controller = Controller::new(profiles, watcher::Config::default().any_semantic());
+    let ctx = Arc::new(Context::new(client.clone(), profile_controller.store(), instance));
+    let store = profile_controller.store();
+    let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
+
+    let profile_loop = profile_controller
+        // A Tenant change (credential, URL, rate limit) re-reconciles its profiles.
+        .watches(tenants.clone(), watcher::Config::default(), move |tenant: Tenant| {
+            let ns = tenant.namespace();
+            let name = tenant.name_any();
+            store
+                .state()
+                .into_iter()
+                .filter(|p| p.namespace() == ns && p.spec.tenant_ref.name == name)
+                .map(|p| ObjectRef::from_obj(p.as_ref()))
+                .collect::<Vec<_>>()
+        })
+        .graceful_shutdown_on(shutdown.clone())
+        .run(profile::reconcile, error_policy, Arc::clone(&ctx))
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "profile reconcile error");
+            }
+        });
+    let tenant_loop = Controller::new(tenants, watcher::Config::default().any_semantic())
+        .graceful_shutdown_on(shutdown)
+        .run(tenant::reconcile, error_policy, Arc::clone(&ctx))
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "tenant reconcile error");
+            }
+        });
+    futures::join!(profile_loop, tenant_loop);
+}

@@ -1,0 +1,197 @@
+//! One tenant client per `Tenant` credential, and the per-tenant cache of profile lists.
+//!
+//! Everything that talks to a tenant gets its [`TenantHandle`] here, so the profile reconciler
+//! and processing requests share one token cache and one rate limiter per credential. A Secret
+//! is read on every resolve (a cheap Kubernetes read); a new `resourceVersion` (rotation) or a
+//! new Tenant generation builds a new client, so rotation needs no restart.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, Client, ResourceExt};
+use secrecy::SecretString;
+
+use crate::api::Tenant;
+use crate::controller::error::ReconcileError;
+use crate::isc::models::IdentityProfile;
+use crate::isc::{ListParams, RateLimit, TenantClient, TenantClientConfig};
+
+/// A tenant ready to be called.
+pub struct TenantHandle {
+    /// The shared client (one per credential).
+    pub client: TenantClient,
+    /// Resync interval of this tenant.
+    pub resync: Duration,
+    /// Profile list shared by every profile of this tenant during one resync.
+    pub profiles: ProfileListCache,
+}
+
+impl std::fmt::Debug for TenantHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantHandle")
+            .field("client", &self.client)
+            .field("resync", &self.resync)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The tenant's profiles from one paged list, reused until it is older than half a resync.
+pub struct ProfileListCache {
+    max_age: Duration,
+    state: tokio::sync::Mutex<Option<(Instant, Vec<IdentityProfile>)>>,
+}
+
+impl ProfileListCache {
+    fn new(resync: Duration) -> Self {
+        ProfileListCache {
+            max_age: resync / 2,
+            state: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Every profile of the tenant; one list call per `max_age`, shared by concurrent callers.
+    pub async fn get(&self, client: &TenantClient) -> Result<Vec<IdentityProfile>, ReconcileError> {
+        let mut state = self.state.lock().await;
+        if let Some((at, profiles)) = state.as_ref()
+            && at.elapsed() < self.max_age
+        {
+            return Ok(profiles.clone());
+        }
+        let profiles = client
+            .list_all_identity_profiles(&ListParams::default())
+            .await?;
+        *state = Some((Instant::now(), profiles.clone()));
+        Ok(profiles)
+    }
+
+    /// Records a profile the operator just created or patched, so others see it.
+    pub async fn upsert(&self, profile: &IdentityProfile) {
+        if let Some((_, profiles)) = self.state.lock().await.as_mut() {
+            profiles.retain(|p| p.id != profile.id);
+            profiles.push(profile.clone());
+        }
+    }
+
+    /// Forgets a profile that was deleted.
+    pub async fn remove(&self, id: &str) {
+        if let Some((_, profiles)) = self.state.lock().await.as_mut() {
+            profiles.retain(|p| p.id.as_deref() != Some(id));
+        }
+    }
+}
+
+struct PoolEntry {
+    generation: Option<i64>,
+    secret_version: Option<String>,
+    handle: Arc<TenantHandle>,
+}
+
+/// Tenant handles by `namespace/name`.
+#[derive(Default)]
+pub struct TenantPool {
+    entries: Mutex<HashMap<(String, String), PoolEntry>>,
+}
+
+fn secret_value(secret: &Secret, key: &str) -> Option<String> {
+    let from_data = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .and_then(|v| String::from_utf8(v.0.clone()).ok());
+    let from_string_data = secret
+        .string_data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .cloned();
+    from_data
+        .or(from_string_data)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+impl TenantPool {
+    /// Reads the `Tenant` and its Secret and returns the (possibly reused) handle.
+    pub async fn resolve(
+        &self,
+        kube: &Client,
+        namespace: &str,
+        tenant_name: &str,
+    ) -> Result<(Arc<Tenant>, Arc<TenantHandle>), ReconcileError> {
+        let tenants: Api<Tenant> = Api::namespaced(kube.clone(), namespace);
+        let tenant = tenants
+            .get_opt(tenant_name)
+            .await?
+            .ok_or_else(|| ReconcileError::TenantNotFound(tenant_name.to_string()))?;
+        let secret_ref = &tenant.spec.credentials_secret_ref;
+        let secrets: Api<Secret> = Api::namespaced(kube.clone(), namespace);
+        let secret = secrets
+            .get_opt(&secret_ref.name)
+            .await?
+            .ok_or_else(|| ReconcileError::SecretNotFound(secret_ref.name.clone()))?;
+        let key = (namespace.to_string(), tenant_name.to_string());
+        let generation = tenant.metadata.generation;
+        let secret_version = secret.resource_version();
+        {
+            let entries = self.entries.lock().expect("pool lock");
+            if let Some(entry) = entries.get(&key)
+                && entry.generation == generation
+                && entry.secret_version == secret_version
+            {
+                return Ok((Arc::new(tenant), Arc::clone(&entry.handle)));
+            }
+        }
+        let client_id = secret_value(&secret, &secret_ref.client_id_key).ok_or_else(|| {
+            ReconcileError::SecretKeyMissing {
+                secret: secret_ref.name.clone(),
+                key: secret_ref.client_id_key.clone(),
+            }
+        })?;
+        let client_secret =
+            secret_value(&secret, &secret_ref.client_secret_key).ok_or_else(|| {
+                ReconcileError::SecretKeyMissing {
+                    secret: secret_ref.name.clone(),
+                    key: secret_ref.client_secret_key.clone(),
+                }
+            })?;
+        let mut config = TenantClientConfig::new(
+            &tenant.spec.base_url,
+            &client_id,
+            SecretString::from(client_secret),
+        )
+        .map_err(|e| ReconcileError::InvalidSpec(e.to_string()))?;
+        if let Some(limit) = tenant.spec.rate_limit {
+            config.rate_limit = RateLimit {
+                requests: limit.requests,
+                per: Duration::from_secs(limit.window_seconds.into()),
+            };
+        }
+        config.ca_bundle_pem = tenant.spec.ca_bundle.as_ref().map(|p| p.as_bytes().to_vec());
+        let client =
+            TenantClient::new(config).map_err(|e| ReconcileError::InvalidSpec(e.to_string()))?;
+        let resync = Duration::from_secs(tenant.spec.resync_interval_seconds.max(1).into());
+        let handle = Arc::new(TenantHandle {
+            client,
+            resync,
+            profiles: ProfileListCache::new(resync),
+        });
+        tracing::info!(tenant = %tenant.name_any(), namespace, "tenant client (re)built");
+        self.entries.lock().expect("pool lock").insert(
+            key,
+            PoolEntry {
+                generation,
+                secret_version,
+                handle: Arc::clone(&handle),
+            },
+        );
+        Ok((Arc::new(tenant), handle))
+    }
+}
+
+/// `interval` ± 10%, so profiles of one tenant do not all resync at the same instant.
+pub fn jittered(interval: Duration) -> Duration {
+    use rand::Rng;
+    let factor = rand::rng().random_range(0.9..1.1);
+    interval.mul_f64(factor)
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 use isc_operator::isc::filter::Filter;
 use isc_operator::isc::models::*;
 use isc_operator::isc::{IdentityDefaultFilter, ListParams};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::openapi::document_for;
 use support::*;
 
@@ -290,6 +290,11 @@ async fn drive_every_operation(sim: &isc_operator::sim::RunningSimulator, admin:
             .status(),
         Some(403)
     );
+    // The tenant's window is 10 s; make it longer than the client's longest Retry-After wait so
+    // the 429 reaches the caller instead of being waited out.
+    admin
+        .configure(json!({"syncAttributesWindowMs": 120000}))
+        .await;
     let err = user
         .synchronize_identity_attributes(&identity_id)
         .await
@@ -369,6 +374,10 @@ async fn every_response_and_client_request_conforms_to_the_official_schemas() {
             ));
         }
         let status = entry["status"].as_u64().unwrap() as u16;
+        if status == 0 {
+            // A dropped connection (fault injection) has no response to check.
+            continue;
+        }
         covered.insert((op.to_string(), status));
         if !doc.declared_statuses(op).contains(&status.to_string()) {
             failures.push(format!("{op}: status {status} is not declared by the spec"));
@@ -474,5 +483,4 @@ fn the_schema_check_rejects_a_wrong_body() {
     let not_found = doc.response_validator("getIdentityProfile", 404).unwrap();
     assert!(not_found.is_valid(&json!({"detailCode": "404 Not found", "trackingId": "t", "messages": [{"locale": "en-US", "localeOrigin": "DEFAULT", "text": "gone"}]})));
     assert!(!not_found.is_valid(&json!({"messages": "not an array"})));
-    let _ = Value::Null;
 }

@@ -19,12 +19,19 @@ fn crds_are_structural_and_namespaced() {
         let version = &crd.spec.versions[0];
         assert_eq!(version.name, isc_operator::api::VERSION);
         assert!(
-            version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some(),
+            version
+                .subresources
+                .as_ref()
+                .and_then(|s| s.status.as_ref())
+                .is_some(),
             "{} has a status subresource",
             crd.spec.names.kind
         );
         assert!(
-            version.additional_printer_columns.as_ref().is_some_and(|c| c.len() >= 3),
+            version
+                .additional_printer_columns
+                .as_ref()
+                .is_some_and(|c| c.len() >= 3),
             "{} has printer columns",
             crd.spec.names.kind
         );

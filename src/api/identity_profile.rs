@@ -20,10 +20,10 @@ use crate::plan::{DesiredAttributeConfig, DesiredProfile, DesiredTransform};
     shortname = "iscidp",
     category = "isc",
     doc = "An identity profile on an ISC tenant, managed declaratively.",
-    printcolumn(name = "Tenant ID", type_ = "string", json_path = ".status.id"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Synced", type_ = "string", json_path = ".status.conditions[?(@.type==\"Synced\")].status"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn = r#"{"name":"Tenant ID","type":"string","jsonPath":".status.id"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Synced","type":"string","jsonPath":".status.conditions[?(@.type==\"Synced\")].status"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityProfileSpec {
@@ -250,10 +250,8 @@ impl IdentityProfileSpec {
                 id: Some(self.authoritative_source.id.clone()),
                 name: self.authoritative_source.name.clone(),
             },
-            attribute_config: self
-                .identity_attribute_config
-                .as_ref()
-                .map(|c| DesiredAttributeConfig {
+            attribute_config: self.identity_attribute_config.as_ref().map(|c| {
+                DesiredAttributeConfig {
                     enabled: c.enabled,
                     transforms: c
                         .attribute_transforms
@@ -264,7 +262,8 @@ impl IdentityProfileSpec {
                             attributes: t.transform_definition.attributes.clone(),
                         })
                         .collect(),
-                }),
+                }
+            }),
         }
     }
 }

@@ -46,7 +46,9 @@ pub fn conditions_schema(generator: &mut SchemaGenerator) -> Schema {
 }
 
 /// Every CRD of the operator, in the order `isc-operator crds` prints them.
-pub fn all_crds() -> Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> {
+pub fn all_crds()
+-> Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>
+{
     vec![Tenant::crd(), IdentityProfile::crd()]
 }
 

@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
     shortname = "isctenant",
     category = "isc",
     doc = "An ISC tenant the operator manages, and the credential it uses.",
-    printcolumn(name = "URL", type_ = "string", json_path = ".spec.baseUrl"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn = r#"{"name":"URL","type":"string","jsonPath":".spec.baseUrl"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct TenantSpec {

@@ -48,8 +48,14 @@ impl Context {
     }
 
     /// Publishes an Event on `obj`; failures are logged, never fatal.
-    pub async fn publish<K>(&self, obj: &K, type_: EventType, reason: &str, action: &str, note: &str)
-    where
+    pub async fn publish<K>(
+        &self,
+        obj: &K,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: &str,
+    ) where
         K: Resource<DynamicType = ()>,
     {
         let event = Event {

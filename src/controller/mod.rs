@@ -23,7 +23,11 @@ use error::{ReconcileError, Requeue};
 /// (Tenants and Secrets are not all watched, so a fix there is picked up by this).
 const AFTER_CHANGE_RECHECK: std::time::Duration = std::time::Duration::from_secs(300);
 
-fn error_policy<K: Resource<DynamicType = ()>>(obj: Arc<K>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+fn error_policy<K: Resource<DynamicType = ()>>(
+    obj: Arc<K>,
+    error: &ReconcileError,
+    ctx: Arc<Context>,
+) -> Action {
     tracing::warn!(error = %error, reason = error.reason(), "reconcile failed");
     match error.requeue() {
         Requeue::AfterChange => Action::requeue(AFTER_CHANGE_RECHECK),
@@ -40,26 +44,37 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let (profiles, tenants): (Api<IdentityProfile>, Api<Tenant>) = match &namespace {
-        Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+        ),
         None => (Api::all(client.clone()), Api::all(client.clone())),
     };
     let profile_controller = Controller::new(profiles, watcher::Config::default().any_semantic());
-    let ctx = Arc::new(Context::new(client.clone(), profile_controller.store(), instance));
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        profile_controller.store(),
+        instance,
+    ));
     let store = profile_controller.store();
     let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
 
     let profile_loop = profile_controller
         // A Tenant change (credential, URL, rate limit) re-reconciles its profiles.
-        .watches(tenants.clone(), watcher::Config::default(), move |tenant: Tenant| {
-            let ns = tenant.namespace();
-            let name = tenant.name_any();
-            store
-                .state()
-                .into_iter()
-                .filter(|p| p.namespace() == ns && p.spec.tenant_ref.name == name)
-                .map(|p| ObjectRef::from_obj(p.as_ref()))
-                .collect::<Vec<_>>()
-        })
+        .watches(
+            tenants.clone(),
+            watcher::Config::default(),
+            move |tenant: Tenant| {
+                let ns = tenant.namespace();
+                let name = tenant.name_any();
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|p| p.namespace() == ns && p.spec.tenant_ref.name == name)
+                    .map(|p| ObjectRef::from_obj(p.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
         .graceful_shutdown_on(shutdown.clone())
         .run(profile::reconcile, error_policy, Arc::clone(&ctx))
         .for_each(|result| async move {

@@ -11,8 +11,7 @@ use kube::{Api, ResourceExt};
 use serde_json::json;
 
 use crate::api::identity_profile::{
-    DeletionPolicy, ManagementPolicy, PendingCreate, PlannedChange, PlannedOperation,
-    RefreshPolicy,
+    DeletionPolicy, ManagementPolicy, PendingCreate, PlannedChange, PlannedOperation, RefreshPolicy,
 };
 use crate::api::{IdentityProfile, IdentityProfileStatus};
 use crate::controller::conditions::{self, FALSE, TRUE, set_condition};
@@ -87,10 +86,23 @@ async fn apply(
                 generation,
             );
             if let ReconcileError::Conflict(msg) = &error {
-                set_condition(&mut status.conditions, "Conflict", TRUE, "Conflict", msg.clone(), generation);
+                set_condition(
+                    &mut status.conditions,
+                    "Conflict",
+                    TRUE,
+                    "Conflict",
+                    msg.clone(),
+                    generation,
+                );
             }
-            ctx.publish(obj.as_ref(), EventType::Warning, error.reason(), "Reconcile", &error.message())
-                .await;
+            ctx.publish(
+                obj.as_ref(),
+                EventType::Warning,
+                error.reason(),
+                "Reconcile",
+                &error.message(),
+            )
+            .await;
             // A status write failure must not hide the original error.
             if let Err(e) = write_status(api, &obj, &old_status, status).await {
                 tracing::warn!(error = %e, "could not record the failure in status");
@@ -233,7 +245,9 @@ async fn apply_inner(
                 let id = observed
                     .as_ref()
                     .and_then(|p| p.id.clone())
-                    .ok_or_else(|| ReconcileError::InvalidSpec("tenant profile has no id".into()))?;
+                    .ok_or_else(|| {
+                        ReconcileError::InvalidSpec("tenant profile has no id".into())
+                    })?;
                 let current = handle.client.get_identity_profile(&id).await?;
                 plan = plan_profile(&desired, Some(&current))
                     .map_err(|e| ReconcileError::InvalidSpec(e.to_string()))?;
@@ -286,8 +300,12 @@ async fn mark_pending_create(
     name: &str,
 ) -> Result<(), ReconcileError> {
     let patch = json!({"status": {"pendingCreate": {"name": name, "since": conditions::now()}}});
-    api.patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
     Ok(())
 }
 
@@ -339,7 +357,14 @@ async fn record_success(
     let converged = plan == ProfilePlan::Nothing;
     status.planned_change = (observe_only || !converged).then(|| planned_change(&plan));
     if converged {
-        set_condition(&mut status.conditions, "Synced", TRUE, "Synced", "the tenant profile matches the spec", generation);
+        set_condition(
+            &mut status.conditions,
+            "Synced",
+            TRUE,
+            "Synced",
+            "the tenant profile matches the spec",
+            generation,
+        );
     } else {
         set_condition(
             &mut status.conditions,
@@ -358,13 +383,24 @@ async fn record_success(
     } else {
         "the tenant profile matches the spec"
     };
-    set_condition(&mut status.conditions, "Ready", TRUE, if observe_only { "Observed" } else { "Synced" }, ready_message, generation);
+    set_condition(
+        &mut status.conditions,
+        "Ready",
+        TRUE,
+        if observe_only { "Observed" } else { "Synced" },
+        ready_message,
+        generation,
+    );
     match profile.map(|p| p.identity_refresh_required) {
         Some(true) => set_condition(
             &mut status.conditions,
             "RefreshRequired",
             TRUE,
-            if outcome.processed { "ProcessingStarted" } else { "TenantFlagSet" },
+            if outcome.processed {
+                "ProcessingStarted"
+            } else {
+                "TenantFlagSet"
+            },
             if outcome.processed {
                 "the tenant asked for identity processing; the operator started it (refreshPolicy OnChange)"
             } else if obj.spec.refresh_policy == RefreshPolicy::OnChange {
@@ -374,27 +410,68 @@ async fn record_success(
             },
             generation,
         ),
-        _ => set_condition(&mut status.conditions, "RefreshRequired", FALSE, "UpToDate", "no identity processing is pending", generation),
+        _ => set_condition(
+            &mut status.conditions,
+            "RefreshRequired",
+            FALSE,
+            "UpToDate",
+            "no identity processing is pending",
+            generation,
+        ),
     }
 
     let name = &obj.spec.name;
     if outcome.adopted {
-        ctx.publish(obj, EventType::Normal, "Adopted", "Adopt", &format!("adopted existing tenant profile {name:?}")).await;
+        ctx.publish(
+            obj,
+            EventType::Normal,
+            "Adopted",
+            "Adopt",
+            &format!("adopted existing tenant profile {name:?}"),
+        )
+        .await;
     }
     if outcome.created {
-        ctx.publish(obj, EventType::Normal, "Created", "Create", &format!("created tenant profile {name:?}")).await;
+        ctx.publish(
+            obj,
+            EventType::Normal,
+            "Created",
+            "Create",
+            &format!("created tenant profile {name:?}"),
+        )
+        .await;
     }
     if outcome.patched_calls > 0 {
         let drift = obj.status.as_ref().and_then(|s| s.observed_generation) == generation;
         let (reason, note) = if drift {
-            ("DriftCorrected", format!("corrected a change made in the tenant with {} PATCH call(s)", outcome.patched_calls))
+            (
+                "DriftCorrected",
+                format!(
+                    "corrected a change made in the tenant with {} PATCH call(s)",
+                    outcome.patched_calls
+                ),
+            )
         } else {
-            ("Patched", format!("updated the tenant profile with {} PATCH call(s)", outcome.patched_calls))
+            (
+                "Patched",
+                format!(
+                    "updated the tenant profile with {} PATCH call(s)",
+                    outcome.patched_calls
+                ),
+            )
         };
-        ctx.publish(obj, EventType::Normal, reason, "Patch", &note).await;
+        ctx.publish(obj, EventType::Normal, reason, "Patch", &note)
+            .await;
     }
     if outcome.processed {
-        ctx.publish(obj, EventType::Normal, "ProcessingStarted", "Process", "started processing of the profile's identities").await;
+        ctx.publish(
+            obj,
+            EventType::Normal,
+            "ProcessingStarted",
+            "Process",
+            "started processing of the profile's identities",
+        )
+        .await;
     }
 }
 
@@ -418,8 +495,12 @@ async fn write_status(
         }
     }
     let patch = json!({ "status": value });
-    api.patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
     Ok(())
 }
 
@@ -429,7 +510,8 @@ async fn cleanup(
     api: &Api<IdentityProfile>,
 ) -> Result<Action, ReconcileError> {
     let status = obj.status.clone().unwrap_or_default();
-    let conflicting = conditions::find(&status.conditions, "Conflict").is_some_and(|c| c.status == TRUE);
+    let conflicting =
+        conditions::find(&status.conditions, "Conflict").is_some_and(|c| c.status == TRUE);
     let deletes = obj.spec.deletion_policy == DeletionPolicy::Delete
         && obj.spec.management_policy == ManagementPolicy::Manage
         && !conflicting;
@@ -442,23 +524,35 @@ async fn cleanup(
         .resolve(&ctx.client, &namespace, &obj.spec.tenant_ref.name)
         .await?;
     match status.delete_task_id.clone() {
-        None => {
-            match handle.client.delete_identity_profile(&id).await {
-                Ok(task) => {
-                    let task_id = task.id.unwrap_or_default();
-                    let patch = json!({"status": {"deleteTaskId": task_id}});
-                    api.patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-                        .await?;
-                    ctx.publish(obj.as_ref(), EventType::Normal, "Deleting", "Delete", &format!("deleting tenant profile {:?} (task {task_id})", obj.spec.name)).await;
-                    Ok(Action::requeue(Duration::from_secs(1)))
-                }
-                Err(e) if e.is_not_found() => {
-                    handle.profiles.remove(&id).await;
-                    Ok(Action::await_change())
-                }
-                Err(e) => Err(e.into()),
+        None => match handle.client.delete_identity_profile(&id).await {
+            Ok(task) => {
+                let task_id = task.id.unwrap_or_default();
+                let patch = json!({"status": {"deleteTaskId": task_id}});
+                api.patch_status(
+                    &obj.name_any(),
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                )
+                .await?;
+                ctx.publish(
+                    obj.as_ref(),
+                    EventType::Normal,
+                    "Deleting",
+                    "Delete",
+                    &format!(
+                        "deleting tenant profile {:?} (task {task_id})",
+                        obj.spec.name
+                    ),
+                )
+                .await;
+                Ok(Action::requeue(Duration::from_secs(1)))
             }
-        }
+            Err(e) if e.is_not_found() => {
+                handle.profiles.remove(&id).await;
+                Ok(Action::await_change())
+            }
+            Err(e) => Err(e.into()),
+        },
         Some(task_id) => {
             let task = match handle.client.get_task_status(&task_id).await {
                 Ok(t) => t,
@@ -476,7 +570,14 @@ async fn cleanup(
                 TaskOutcome::Running => Ok(Action::requeue(Duration::from_secs(1))),
                 TaskOutcome::Succeeded => {
                     handle.profiles.remove(&id).await;
-                    ctx.publish(obj.as_ref(), EventType::Normal, "Deleted", "Delete", &format!("deleted tenant profile {:?}", obj.spec.name)).await;
+                    ctx.publish(
+                        obj.as_ref(),
+                        EventType::Normal,
+                        "Deleted",
+                        "Delete",
+                        &format!("deleted tenant profile {:?}", obj.spec.name),
+                    )
+                    .await;
                     Ok(Action::await_change())
                 }
                 TaskOutcome::Failed => {
@@ -485,8 +586,12 @@ async fn cleanup(
                         task.completion_status.unwrap_or_default()
                     );
                     let patch = json!({"status": {"deleteTaskId": null}});
-                    api.patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-                        .await?;
+                    api.patch_status(
+                        &obj.name_any(),
+                        &PatchParams::default(),
+                        &Patch::Merge(&patch),
+                    )
+                    .await?;
                     Err(ReconcileError::Tenant(IscError::InvalidRequest(message)))
                 }
             }

@@ -33,23 +33,47 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
     .await;
     let outcome = match result {
         Ok(resync) => {
-            set_condition(&mut status.conditions, "Ready", TRUE, "TokenObtained", "obtained an access token with the configured credential", generation);
+            set_condition(
+                &mut status.conditions,
+                "Ready",
+                TRUE,
+                "TokenObtained",
+                "obtained an access token with the configured credential",
+                generation,
+            );
             ctx.forget_failures(tenant.as_ref());
             Ok(Action::requeue(jittered(resync)))
         }
         Err(e) => {
-            set_condition(&mut status.conditions, "Ready", FALSE, e.reason(), e.message(), generation);
+            set_condition(
+                &mut status.conditions,
+                "Ready",
+                FALSE,
+                e.reason(),
+                e.message(),
+                generation,
+            );
             if status != old {
-                ctx.publish(tenant.as_ref(), EventType::Warning, e.reason(), "Connect", &e.message()).await;
+                ctx.publish(
+                    tenant.as_ref(),
+                    EventType::Warning,
+                    e.reason(),
+                    "Connect",
+                    &e.message(),
+                )
+                .await;
             }
             Err(e)
         }
     };
     if status != old {
         let patch = json!({"status": status});
-        api.patch_status(&tenant.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-            .await?;
+        api.patch_status(
+            &tenant.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await?;
     }
     outcome
 }
-

@@ -167,7 +167,11 @@ impl TenantPool {
                 per: Duration::from_secs(limit.window_seconds.into()),
             };
         }
-        config.ca_bundle_pem = tenant.spec.ca_bundle.as_ref().map(|p| p.as_bytes().to_vec());
+        config.ca_bundle_pem = tenant
+            .spec
+            .ca_bundle
+            .as_ref()
+            .map(|p| p.as_bytes().to_vec());
         let client =
             TenantClient::new(config).map_err(|e| ReconcileError::InvalidSpec(e.to_string()))?;
         let resync = Duration::from_secs(tenant.spec.resync_interval_seconds.max(1).into());

@@ -62,7 +62,7 @@ pub enum ProfilePlan {
     /// Already converged: no call.
     Nothing,
     /// The profile does not exist: create it with this body.
-    Create(IdentityProfile),
+    Create(Box<IdentityProfile>),
     /// Send these PATCH bodies in order (one or two; never empty).
     Patch(Vec<Vec<JsonPatchOperation>>),
 }
@@ -295,7 +295,7 @@ pub fn plan_profile(
 ) -> Result<ProfilePlan, PlanError> {
     desired.validate()?;
     let Some(observed) = observed else {
-        return Ok(ProfilePlan::Create(desired.to_create_body()));
+        return Ok(ProfilePlan::Create(Box::new(desired.to_create_body())));
     };
     let mut first = Vec::new();
     plan_scalars(desired, observed, &mut first);

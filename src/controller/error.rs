@@ -31,6 +31,9 @@ pub enum ReconcileError {
     /// The tenant answered with an error.
     #[error(transparent)]
     Tenant(#[from] IscError),
+    /// Not an error: a tenant task is still running (the finalizer must stay until it ends).
+    #[error("waiting: {0}")]
+    Waiting(String),
     /// The Kubernetes API failed.
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
@@ -67,6 +70,7 @@ impl ReconcileError {
                 },
             },
             ReconcileError::Kube(_) => "KubernetesError",
+            ReconcileError::Waiting(_) => "Waiting",
         }
     }
 
@@ -100,6 +104,7 @@ impl ReconcileError {
                 _ => Requeue::Backoff,
             },
             ReconcileError::Kube(_) => Requeue::Backoff,
+            ReconcileError::Waiting(_) => Requeue::After(Duration::from_secs(1)),
         }
     }
 }

@@ -28,7 +28,11 @@ fn error_policy<K: Resource<DynamicType = ()>>(
     error: &ReconcileError,
     ctx: Arc<Context>,
 ) -> Action {
-    tracing::warn!(error = %error, reason = error.reason(), "reconcile failed");
+    // Results are logged here once; the controller streams are drained silently.
+    match error {
+        ReconcileError::Waiting(what) => tracing::debug!(%what, "waiting"),
+        error => tracing::warn!(%error, reason = error.reason(), "reconcile failed"),
+    }
     match error.requeue() {
         Requeue::AfterChange => Action::requeue(AFTER_CHANGE_RECHECK),
         Requeue::After(delay) => Action::requeue(delay.max(std::time::Duration::from_millis(100))),
@@ -77,18 +81,10 @@ pub async fn run(
         )
         .graceful_shutdown_on(shutdown.clone())
         .run(profile::reconcile, error_policy, Arc::clone(&ctx))
-        .for_each(|result| async move {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "profile reconcile error");
-            }
-        });
+        .for_each(|_| async {});
     let tenant_loop = Controller::new(tenants, watcher::Config::default().any_semantic())
         .graceful_shutdown_on(shutdown)
         .run(tenant::reconcile, error_policy, Arc::clone(&ctx))
-        .for_each(|result| async move {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "tenant reconcile error");
-            }
-        });
+        .for_each(|_| async {});
     futures::join!(profile_loop, tenant_loop);
 }

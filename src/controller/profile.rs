@@ -77,6 +77,7 @@ async fn apply(
         }
         Err(error) => {
             let generation = obj.metadata.generation;
+            status.observed_generation = generation;
             set_condition(
                 &mut status.conditions,
                 "Ready",
@@ -545,7 +546,8 @@ async fn cleanup(
                     ),
                 )
                 .await;
-                Ok(Action::requeue(Duration::from_secs(1)))
+                // An error keeps the finalizer until the task has ended.
+                Err(ReconcileError::Waiting(format!("delete task {task_id}")))
             }
             Err(e) if e.is_not_found() => {
                 handle.profiles.remove(&id).await;
@@ -561,13 +563,15 @@ async fn cleanup(
                     return match handle.client.get_identity_profile(&id).await {
                         Err(e) if e.is_not_found() => Ok(Action::await_change()),
                         Err(e) => Err(e.into()),
-                        Ok(_) => Ok(Action::requeue(Duration::from_secs(2))),
+                        Ok(_) => Err(ReconcileError::Waiting(format!("deletion of {id}"))),
                     };
                 }
                 Err(e) => return Err(e.into()),
             };
             match task.outcome() {
-                TaskOutcome::Running => Ok(Action::requeue(Duration::from_secs(1))),
+                TaskOutcome::Running => {
+                    Err(ReconcileError::Waiting(format!("delete task {task_id}")))
+                }
                 TaskOutcome::Succeeded => {
                     handle.profiles.remove(&id).await;
                     ctx.publish(

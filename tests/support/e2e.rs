@@ -17,8 +17,8 @@ use kube::{Client, Config};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use crate::controlplane::ControlPlane;
-use crate::support::{Admin, USER_CLIENT_ID, USER_CLIENT_SECRET, sim_config, start_sim};
+use super::controlplane::ControlPlane;
+use super::{Admin, USER_CLIENT_ID, USER_CLIENT_SECRET, sim_config};
 
 const BIN: &str = env!("CARGO_BIN_EXE_isc-operator");
 
@@ -67,12 +67,18 @@ impl Operator {
     fn start(cp: &ControlPlane, namespace: &str, log: PathBuf) -> Operator {
         let file = std::fs::File::create(&log).expect("operator log file");
         let mut cmd = Command::new(BIN);
-        cmd.args(["run", "--namespace", namespace, "--health-listen", "127.0.0.1:0"])
-            .env("KUBECONFIG", cp.kubeconfig_path())
-            .env("ISC_LOG", "info,isc_operator=debug")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log handle"))
-            .stderr(file);
+        cmd.args([
+            "run",
+            "--namespace",
+            namespace,
+            "--health-listen",
+            "127.0.0.1:0",
+        ])
+        .env("KUBECONFIG", cp.kubeconfig_path())
+        .env("ISC_LOG", "info,isc_operator=debug")
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().expect("log handle"))
+        .stderr(file);
         // The operator dies with the test thread that started it, even if the test is killed.
         unsafe {
             cmd.pre_exec(|| {
@@ -123,6 +129,11 @@ impl Env {
 
     /// Like [`Env::new`] with the simulator on a given address.
     pub async fn with_listen(name: &str, listen: &str) -> Env {
+        Self::with_sim(name, listen, sim_config()).await
+    }
+
+    /// Like [`Env::new`] with a given simulator address and configuration.
+    pub async fn with_sim(name: &str, listen: &str, config: isc_operator::sim::SimConfig) -> Env {
         let cp = control_plane().await;
         let ns = format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
         let kube = kube_client(cp).await;
@@ -134,10 +145,9 @@ impl Env {
             )
             .await
             .expect("create namespace");
-        let sim = isc_operator::sim::start(sim_config(), listen.parse().unwrap())
+        let sim = isc_operator::sim::start(config, listen.parse().unwrap())
             .await
             .unwrap_or_else(|e| panic!("simulator cannot listen on {listen}: {e}"));
-        let _ = start_sim;
         let admin = Admin::new(&sim);
         let dir = cp.dir().join(&ns);
         std::fs::create_dir_all(&dir).unwrap();
@@ -156,7 +166,8 @@ impl Env {
 
     /// Applies the demo Tenant and its Secret, pointing at this test's simulator.
     pub async fn apply_tenant(&self, resync_seconds: u32) {
-        self.apply(&tenant_yaml(&self.sim.base_url(), resync_seconds)).await;
+        self.apply(&tenant_yaml(&self.sim.base_url(), resync_seconds))
+            .await;
     }
 
     /// Starts (or restarts) the operator.
@@ -181,7 +192,9 @@ impl Env {
 
     /// `kubectl apply -f -` in the test namespace.
     pub async fn try_apply(&self, yaml: &str) -> Output {
-        let path = self.dir.join(format!("manifest-{}.yaml", uuid::Uuid::new_v4().simple()));
+        let path = self
+            .dir
+            .join(format!("manifest-{}.yaml", uuid::Uuid::new_v4().simple()));
         std::fs::write(&path, yaml).unwrap();
         self.kubectl(&["apply", "-f", path.to_str().unwrap()]).await
     }
@@ -217,8 +230,18 @@ impl Env {
             }
             if Instant::now() > deadline {
                 let log = self.operator.as_ref().map(|o| o.log()).unwrap_or_default();
-                let tail: Vec<_> = log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
-                panic!("timed out waiting for {what}\noperator log tail:\n{}", tail.join("\n"));
+                let tail: Vec<_> = log
+                    .lines()
+                    .rev()
+                    .take(40)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                panic!(
+                    "timed out waiting for {what}\noperator log tail:\n{}",
+                    tail.join("\n")
+                );
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -227,19 +250,23 @@ impl Env {
     /// Waits until the profile's condition `type_` has `status` for its current generation.
     pub async fn wait_condition(&self, name: &str, type_: &str, status: &str) -> IdentityProfile {
         let api = self.profiles();
-        self.wait_for(&format!("{name} {type_}={status}"), Duration::from_secs(60), || {
-            let api = api.clone();
-            async move {
-                let p = api.get_opt(name).await.ok()??;
-                let st = p.status.as_ref()?;
-                let generation_seen = st.observed_generation == p.metadata.generation;
-                let ok = st
-                    .conditions
-                    .iter()
-                    .any(|c| c.type_ == type_ && c.status == status);
-                (generation_seen && ok).then_some(p)
-            }
-        })
+        self.wait_for(
+            &format!("{name} {type_}={status}"),
+            Duration::from_secs(60),
+            || {
+                let api = api.clone();
+                async move {
+                    let p = api.get_opt(name).await.ok()??;
+                    let st = p.status.as_ref()?;
+                    let generation_seen = st.observed_generation == p.metadata.generation;
+                    let ok = st
+                        .conditions
+                        .iter()
+                        .any(|c| c.type_ == type_ && c.status == status);
+                    (generation_seen && ok).then_some(p)
+                }
+            },
+        )
         .await
     }
 
@@ -268,7 +295,12 @@ impl Env {
             .api_calls()
             .await
             .into_iter()
-            .filter(|e| matches!(e["method"].as_str(), Some("POST" | "PATCH" | "DELETE" | "PUT")))
+            .filter(|e| {
+                matches!(
+                    e["method"].as_str(),
+                    Some("POST" | "PATCH" | "DELETE" | "PUT")
+                )
+            })
             .collect()
     }
 

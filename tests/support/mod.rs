@@ -2,6 +2,8 @@
 //! the simulator's admin API.
 #![allow(dead_code)]
 
+pub mod controlplane;
+pub mod e2e;
 pub mod openapi;
 
 use std::net::SocketAddr;

@@ -1,0 +1,484 @@
+//! The pure part of a `ProcessingRequest`: selector → API filter, resolved identities →
+//! submissions (chunks), the legacy filter built from verified ids, recovery after a restart,
+//! and the phase computed from the submissions. No I/O, so every rule is unit-tested.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::api::processing_request::{
+    ConditionOperator, IdentityCondition, Phase, ProcessingAction, Submission, SubmissionState,
+};
+use crate::isc::filter::{Filter, FilterValue};
+
+/// Most ids one `POST /v2024/identities/process` takes (and what one legacy refresh gets).
+pub const CHUNK_SIZE: usize = 250;
+/// Most identities one request may resolve to: the resolved ids are kept in status, which
+/// must stay well under the object size limit.
+pub const MAX_IDENTITIES: usize = 5000;
+/// Most identities one `SynchronizeAttributes` request may name: each is a separate call.
+pub const MAX_SYNC_IDENTITIES: usize = 250;
+/// Ids per verification lookup (`id in (...)`), so the query string stays a few KB.
+pub const VERIFY_BATCH: usize = 100;
+
+/// Why a request cannot go ahead; each becomes the `Failed` condition's reason and message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// The selector matched nothing: nothing is sent (for the legacy refresh this is what
+    /// prevents a refresh of every identity).
+    #[error("the identity filter matched no identity on the tenant; nothing was sent")]
+    NoMatchingIdentities,
+    /// Some named ids do not exist on the tenant.
+    #[error("{} of the listed identity ids do not exist on the tenant: {}; nothing was sent", .0.len(), preview(.0))]
+    IdentitiesNotFound(Vec<String>),
+    /// The selection is larger than one request may handle.
+    #[error("the selection resolved to {found} identities, more than the {limit} a request of this action may handle; narrow it or split it into several requests")]
+    TooManyIdentities {
+        /// Identities found (at least).
+        found: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// An id is not a plain tenant id, so it must not be put into a legacy filter.
+    #[error("{0:?} is not a valid identity id")]
+    InvalidId(String),
+}
+
+impl PlanError {
+    /// CamelCase reason for conditions and events.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            PlanError::NoMatchingIdentities => "NoMatchingIdentities",
+            PlanError::IdentitiesNotFound(_) => "IdentitiesNotFound",
+            PlanError::TooManyIdentities { .. } => "TooManyIdentities",
+            PlanError::InvalidId(_) => "InvalidIdentityId",
+        }
+    }
+}
+
+fn preview(ids: &[String]) -> String {
+    let shown: Vec<&str> = ids.iter().take(10).map(String::as_str).collect();
+    if ids.len() > shown.len() {
+        format!("{}, … ({} more)", shown.join(", "), ids.len() - shown.len())
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// The conditions of `spec.identities.filter` as an API filter (AND of all), built as a tree
+/// so values are always quoted and escaped.
+pub fn api_filter(conditions: &[IdentityCondition]) -> Option<Filter> {
+    let mut parts = conditions.iter().map(|c| {
+        let field = c.attribute.field();
+        match c.operator {
+            ConditionOperator::Eq => Filter::eq(field, c.value.clone().unwrap_or_default()),
+            ConditionOperator::Sw => {
+                Filter::starts_with(field, c.value.clone().unwrap_or_default())
+            }
+            ConditionOperator::In => Filter::is_in(
+                field,
+                c.values
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(FilterValue::Str),
+            ),
+        }
+    });
+    let first = parts.next()?;
+    Some(parts.fold(first, Filter::and))
+}
+
+/// Whether `id` is a plain tenant id (letters, digits, `-`, `_`), safe in paths and filters.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Drops repeated ids, keeping the first occurrence's position.
+pub fn dedup(ids: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    ids.into_iter().filter(|id| seen.insert(id.clone())).collect()
+}
+
+/// Splits ids into chunks of at most `size` (never an empty chunk).
+pub fn chunk_ids(ids: &[String], size: usize) -> Vec<Vec<String>> {
+    ids.chunks(size.max(1)).map(<[String]>::to_vec).collect()
+}
+
+/// The legacy-grammar filter for exactly these identities: `id == "a" || id == "b"`.
+///
+/// The legacy endpoint refreshes EVERY identity when its filter is empty, unparseable or
+/// matches nothing, so this only accepts a non-empty list of plain ids (no quoting needed, no
+/// way to inject grammar) that the caller has verified to exist.
+pub fn legacy_filter(ids: &[String]) -> Result<String, PlanError> {
+    if ids.is_empty() {
+        return Err(PlanError::NoMatchingIdentities);
+    }
+    if let Some(bad) = ids.iter().find(|id| !is_valid_id(id)) {
+        return Err(PlanError::InvalidId(bad.clone()));
+    }
+    Ok(ids
+        .iter()
+        .map(|id| format!("id == \"{id}\""))
+        .collect::<Vec<_>>()
+        .join(" || "))
+}
+
+/// What the tenant resolved the request to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Verified identity ids (deduplicated, in order).
+    Identities(Vec<String>),
+    /// A tenant profile id.
+    Profile(String),
+    /// The explicit full legacy refresh.
+    FullRefresh,
+}
+
+/// The submissions (tenant calls) for a resolved request, in the order they are sent.
+pub fn plan_submissions(
+    action: ProcessingAction,
+    target: &Target,
+) -> Result<Vec<Submission>, PlanError> {
+    match target {
+        Target::Profile(id) => Ok(vec![Submission::pending(vec![], Some(id.clone()))]),
+        Target::FullRefresh => Ok(vec![Submission::pending(vec![], None)]),
+        Target::Identities(ids) => {
+            if ids.is_empty() {
+                return Err(PlanError::NoMatchingIdentities);
+            }
+            let limit = match action {
+                ProcessingAction::SynchronizeAttributes => MAX_SYNC_IDENTITIES,
+                _ => MAX_IDENTITIES,
+            };
+            if ids.len() > limit {
+                return Err(PlanError::TooManyIdentities {
+                    found: ids.len(),
+                    limit,
+                });
+            }
+            if let Some(bad) = ids.iter().find(|id| !is_valid_id(id)) {
+                return Err(PlanError::InvalidId(bad.clone()));
+            }
+            let size = match action {
+                ProcessingAction::SynchronizeAttributes => 1,
+                _ => CHUNK_SIZE,
+            };
+            Ok(chunk_ids(ids, size)
+                .into_iter()
+                .map(|chunk| Submission::pending(chunk, None))
+                .collect())
+        }
+    }
+}
+
+/// After a restart: a submission still `Submitting` was being sent when the previous process
+/// stopped, so whether the tenant got it is unknown. It becomes `Unknown` (the default) or,
+/// with the opt-in, `Pending` again. Returns how many were found.
+pub fn recover_in_flight(submissions: &mut [Submission], retry_unknown: bool) -> usize {
+    let mut found = 0;
+    for s in submissions
+        .iter_mut()
+        .filter(|s| s.state == SubmissionState::Submitting)
+    {
+        found += 1;
+        if retry_unknown {
+            s.state = SubmissionState::Pending;
+            s.message = Some(
+                "the operator restarted while this call was in flight; submitting again because retryUnknownSubmission is true"
+                    .to_string(),
+            );
+        } else {
+            s.state = SubmissionState::Unknown;
+            s.message = Some(
+                "the operator restarted while this call was in flight: the tenant may or may not have received it, so it is not sent again (set retryUnknownSubmission: true to allow that)"
+                    .to_string(),
+            );
+        }
+    }
+    found
+}
+
+/// Once a call failed or its outcome is unknown, calls not yet sent are skipped rather than
+/// sent: the request has already failed. Returns how many were skipped.
+pub fn skip_after_failure(submissions: &mut [Submission]) -> usize {
+    let failed = submissions
+        .iter()
+        .any(|s| matches!(s.state, SubmissionState::Failed | SubmissionState::Unknown));
+    if !failed {
+        return 0;
+    }
+    let mut skipped = 0;
+    for s in submissions
+        .iter_mut()
+        .filter(|s| s.state == SubmissionState::Pending)
+    {
+        s.state = SubmissionState::Skipped;
+        s.message = Some("not sent because an earlier call of this request failed".to_string());
+        skipped += 1;
+    }
+    skipped
+}
+
+/// The phase the submissions add up to (for a request that has been resolved).
+pub fn phase(submissions: &[Submission]) -> Phase {
+    if submissions.is_empty() {
+        return Phase::Pending;
+    }
+    if !submissions.iter().all(|s| s.state.is_terminal()) {
+        return Phase::Running;
+    }
+    let ok = submissions
+        .iter()
+        .all(|s| matches!(s.state, SubmissionState::Submitted | SubmissionState::Succeeded));
+    if ok { Phase::Succeeded } else { Phase::Failed }
+}
+
+/// How long to wait before asking the tenant about a running task again: 1 s at first, then
+/// growing with the task's age up to 5 s, so short tasks finish fast and long ones cost little.
+pub fn poll_delay(age: Duration) -> Duration {
+    (age / 4).clamp(Duration::from_secs(1), Duration::from_secs(5))
+}
+
+/// Why the request failed, for the `Failed` condition (first failing submission wins).
+pub fn failure(submissions: &[Submission]) -> Option<(&'static str, String)> {
+    let (index, s) = submissions
+        .iter()
+        .enumerate()
+        .find(|(_, s)| matches!(s.state, SubmissionState::Failed | SubmissionState::Unknown))?;
+    let reason = match s.state {
+        SubmissionState::Unknown => "SubmissionOutcomeUnknown",
+        _ if s.task_id.is_some() && s.tenant_status.is_some() => "TaskFailed",
+        _ => "SubmissionRejected",
+    };
+    let detail = s.message.clone().unwrap_or_default();
+    Some((
+        reason,
+        format!("call {} of {}: {detail}", index + 1, submissions.len()),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::processing_request::IdentityAttribute;
+    use proptest::prelude::*;
+
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("id{i:05}")).collect()
+    }
+
+    fn with_states(states: &[SubmissionState]) -> Vec<Submission> {
+        states
+            .iter()
+            .map(|s| {
+                let mut sub = Submission::pending(vec!["a".into()], None);
+                sub.state = *s;
+                sub
+            })
+            .collect()
+    }
+
+    #[test]
+    fn six_hundred_ids_make_three_chunks() {
+        let plan =
+            plan_submissions(ProcessingAction::ProcessIdentities, &Target::Identities(ids(600)))
+                .unwrap();
+        let sizes: Vec<usize> = plan.iter().map(|s| s.identity_ids.len()).collect();
+        assert_eq!(sizes, vec![250, 250, 100]);
+        assert!(plan.iter().all(|s| s.state == SubmissionState::Pending));
+        let flat: Vec<String> = plan.into_iter().flat_map(|s| s.identity_ids).collect();
+        assert_eq!(flat, ids(600));
+    }
+
+    #[test]
+    fn sync_is_one_call_per_identity_and_bounded() {
+        let plan = plan_submissions(
+            ProcessingAction::SynchronizeAttributes,
+            &Target::Identities(ids(3)),
+        )
+        .unwrap();
+        assert_eq!(plan.len(), 3);
+        assert!(plan.iter().all(|s| s.identity_ids.len() == 1));
+        let err = plan_submissions(
+            ProcessingAction::SynchronizeAttributes,
+            &Target::Identities(ids(MAX_SYNC_IDENTITIES + 1)),
+        )
+        .unwrap_err();
+        assert_eq!(err.reason(), "TooManyIdentities");
+    }
+
+    #[test]
+    fn no_identities_is_an_error_not_an_empty_plan() {
+        for action in [
+            ProcessingAction::ProcessIdentities,
+            ProcessingAction::SynchronizeAttributes,
+            ProcessingAction::LegacyRefresh,
+        ] {
+            assert_eq!(
+                plan_submissions(action, &Target::Identities(vec![])),
+                Err(PlanError::NoMatchingIdentities)
+            );
+        }
+    }
+
+    #[test]
+    fn profile_and_full_refresh_are_single_calls() {
+        let p = plan_submissions(
+            ProcessingAction::ProcessProfile,
+            &Target::Profile("p1".into()),
+        )
+        .unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].profile_id.as_deref(), Some("p1"));
+        let f = plan_submissions(ProcessingAction::LegacyRefresh, &Target::FullRefresh).unwrap();
+        assert_eq!(f.len(), 1);
+        assert!(f[0].identity_ids.is_empty() && f[0].profile_id.is_none());
+    }
+
+    #[test]
+    fn legacy_filter_is_built_from_ids_only() {
+        assert_eq!(
+            legacy_filter(&["a1".into(), "b-2".into()]).unwrap(),
+            r#"id == "a1" || id == "b-2""#
+        );
+        assert_eq!(legacy_filter(&[]), Err(PlanError::NoMatchingIdentities));
+        for bad in [r#"x" || "1" == "1"#, "", "a b", "a\"", "é"] {
+            assert!(legacy_filter(&[bad.to_string()]).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn api_filter_ands_conditions_and_escapes_values() {
+        let conditions = vec![
+            IdentityCondition {
+                attribute: IdentityAttribute::Alias,
+                operator: ConditionOperator::Sw,
+                value: Some(r#"ad"a"#.into()),
+                values: None,
+            },
+            IdentityCondition {
+                attribute: IdentityAttribute::Id,
+                operator: ConditionOperator::In,
+                value: None,
+                values: Some(vec!["x".into(), "y".into()]),
+            },
+            IdentityCondition {
+                attribute: IdentityAttribute::CloudStatus,
+                operator: ConditionOperator::Eq,
+                value: Some("ACTIVE".into()),
+                values: None,
+            },
+        ];
+        let f = api_filter(&conditions).unwrap();
+        assert_eq!(
+            f.to_string(),
+            r#"alias sw "ad\"a" and id in ("x","y") and cloudStatus eq "ACTIVE""#
+        );
+        assert_eq!(Filter::parse(&f.to_string()).unwrap(), f);
+        assert_eq!(api_filter(&[]), None);
+    }
+
+    #[test]
+    fn restart_makes_in_flight_calls_unknown_unless_opted_in() {
+        use SubmissionState::*;
+        let mut subs = with_states(&[Running, Submitting, Pending]);
+        assert_eq!(recover_in_flight(&mut subs, false), 1);
+        assert_eq!(subs[1].state, Unknown);
+        assert_eq!(skip_after_failure(&mut subs), 1);
+        assert_eq!(subs[2].state, Skipped);
+        assert_eq!(phase(&subs), Phase::Running, "the running task is still followed");
+        subs[0].state = Succeeded;
+        assert_eq!(phase(&subs), Phase::Failed);
+        assert_eq!(failure(&subs).unwrap().0, "SubmissionOutcomeUnknown");
+
+        let mut subs = with_states(&[Submitting, Pending]);
+        assert_eq!(recover_in_flight(&mut subs, true), 1);
+        assert_eq!(subs[0].state, Pending);
+        assert_eq!(skip_after_failure(&mut subs), 0);
+        assert_eq!(phase(&subs), Phase::Running);
+    }
+
+    #[test]
+    fn phase_follows_the_submissions() {
+        use SubmissionState::*;
+        assert_eq!(phase(&[]), Phase::Pending);
+        assert_eq!(phase(&with_states(&[Pending])), Phase::Running);
+        assert_eq!(phase(&with_states(&[Succeeded, Running])), Phase::Running);
+        assert_eq!(phase(&with_states(&[Succeeded, Submitted])), Phase::Succeeded);
+        let mut failed = with_states(&[Succeeded, Failed]);
+        failed[1].task_id = Some("t".into());
+        failed[1].tenant_status = Some("ERROR".into());
+        assert_eq!(phase(&failed), Phase::Failed);
+        assert_eq!(failure(&failed).unwrap().0, "TaskFailed");
+        assert!(failure(&failed).unwrap().1.starts_with("call 2 of 2"));
+        assert_eq!(
+            failure(&with_states(&[Failed])).unwrap().0,
+            "SubmissionRejected"
+        );
+        assert_eq!(failure(&with_states(&[Succeeded])), None);
+    }
+
+    #[test]
+    fn poll_delay_is_bounded() {
+        assert_eq!(poll_delay(Duration::ZERO), Duration::from_secs(1));
+        assert_eq!(poll_delay(Duration::from_secs(8)), Duration::from_secs(2));
+        assert_eq!(poll_delay(Duration::from_secs(3600)), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn error_messages_name_the_problem() {
+        let e = PlanError::IdentitiesNotFound(ids(12));
+        let text = e.to_string();
+        assert!(text.starts_with("12 of the listed identity ids do not exist"));
+        assert!(text.contains("(2 more)"));
+    }
+
+    proptest! {
+        #[test]
+        fn chunks_cover_every_id_once_within_the_limit(n in 1usize..2000) {
+            let all = ids(n);
+            let plan = plan_submissions(ProcessingAction::ProcessIdentities, &Target::Identities(all.clone())).unwrap();
+            prop_assert_eq!(plan.len(), n.div_ceil(CHUNK_SIZE));
+            prop_assert!(plan.iter().all(|s| !s.identity_ids.is_empty() && s.identity_ids.len() <= CHUNK_SIZE));
+            let flat: Vec<String> = plan.into_iter().flat_map(|s| s.identity_ids).collect();
+            prop_assert_eq!(flat, all);
+        }
+
+        #[test]
+        fn legacy_filter_never_lets_text_through(id in ".{0,40}") {
+            match legacy_filter(std::slice::from_ref(&id)) {
+                Ok(text) => {
+                    prop_assert!(is_valid_id(&id));
+                    prop_assert_eq!(text, format!("id == \"{id}\""));
+                }
+                Err(_) => prop_assert!(!is_valid_id(&id)),
+            }
+        }
+
+        #[test]
+        fn legacy_filter_matches_exactly_the_ids(n in 1usize..30) {
+            let all = ids(n);
+            let text = legacy_filter(&all).unwrap();
+            let parsed = crate::sim::legacy_filter::LegacyFilter::parse(&text).unwrap();
+            for i in 0..n + 5 {
+                let candidate = format!("id{i:05}");
+                let hit = parsed.matches(&|attr: &str| (attr == "id").then(|| candidate.clone()));
+                prop_assert_eq!(hit, i < n);
+            }
+        }
+
+        #[test]
+        fn dedup_keeps_first_occurrences(v in prop::collection::vec(0u8..20, 0..60)) {
+            let input: Vec<String> = v.iter().map(|i| i.to_string()).collect();
+            let out = dedup(input.clone());
+            let unique: HashSet<&String> = out.iter().collect();
+            prop_assert_eq!(unique.len(), out.len());
+            let expected: HashSet<&String> = input.iter().collect();
+            prop_assert_eq!(unique, expected);
+        }
+    }
+}

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check and every test: formatting, lints, unit, simulator, client and conformance tests.
+# Runs every check and every test: formatting, lints, unit/property tests, simulator, client,
+# conformance and end-to-end tests (real kube-apiserver + etcd), then the demo.
 # Usage: scripts/test.sh            (from anywhere inside the checkout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,8 @@ need() {
   command -v "$1" >/dev/null 2>&1 || { echo "error: $1 is required: $2" >&2; exit 1; }
 }
 need cargo "install Rust with rustup (https://rustup.rs)"
+need go "install Go >= 1.25 (it builds the test control plane from Go modules)"
+need openssl "install it (Debian: apt-get install openssl); the test control plane makes its keys with it"
 cargo fmt --version >/dev/null 2>&1 || { echo "error: rustfmt is required: rustup component add rustfmt" >&2; exit 1; }
 cargo clippy --version >/dev/null 2>&1 || { echo "error: clippy is required: rustup component add clippy" >&2; exit 1; }
 if [ ! -f ../shared/isc-api/sailpoint-api.v2024.json ]; then
@@ -19,5 +22,9 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
+echo "== test control plane binaries"
+scripts/controlplane-bins.sh >/dev/null
 echo "== cargo test"
 cargo test --all-targets --locked
+echo "== demo (the README's main command)"
+cargo run --locked --example demo

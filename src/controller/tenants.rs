@@ -112,6 +112,20 @@ fn secret_value(secret: &Secret, key: &str) -> Option<String> {
 }
 
 impl TenantPool {
+    /// The cached handle, if it was built from this Tenant generation and Secret version.
+    fn current(
+        &self,
+        key: &(String, String),
+        generation: Option<i64>,
+        secret_version: &Option<String>,
+    ) -> Option<Arc<TenantHandle>> {
+        let entries = self.entries.lock().expect("pool lock");
+        entries
+            .get(key)
+            .filter(|e| e.generation == generation && &e.secret_version == secret_version)
+            .map(|e| Arc::clone(&e.handle))
+    }
+
     /// Reads the `Tenant` and its Secret and returns the (possibly reused) handle.
     pub async fn resolve(
         &self,
@@ -133,14 +147,8 @@ impl TenantPool {
         let key = (namespace.to_string(), tenant_name.to_string());
         let generation = tenant.metadata.generation;
         let secret_version = secret.resource_version();
-        {
-            let entries = self.entries.lock().expect("pool lock");
-            if let Some(entry) = entries.get(&key)
-                && entry.generation == generation
-                && entry.secret_version == secret_version
-            {
-                return Ok((Arc::new(tenant), Arc::clone(&entry.handle)));
-            }
+        if let Some(handle) = self.current(&key, generation, &secret_version) {
+            return Ok((Arc::new(tenant), handle));
         }
         let client_id = secret_value(&secret, &secret_ref.client_id_key).ok_or_else(|| {
             ReconcileError::SecretKeyMissing {
@@ -175,13 +183,21 @@ impl TenantPool {
         let client =
             TenantClient::new(config).map_err(|e| ReconcileError::InvalidSpec(e.to_string()))?;
         let resync = Duration::from_secs(tenant.spec.resync_interval_seconds.max(1).into());
+        // Check again and insert under one lock, so concurrent reconciles share one client.
+        let mut entries = self.entries.lock().expect("pool lock");
+        if let Some(entry) = entries.get(&key)
+            && entry.generation == generation
+            && entry.secret_version == secret_version
+        {
+            return Ok((Arc::new(tenant), Arc::clone(&entry.handle)));
+        }
         let handle = Arc::new(TenantHandle {
             client,
             resync,
             profiles: ProfileListCache::new(resync),
         });
         tracing::info!(tenant = %tenant.name_any(), namespace, "tenant client (re)built");
-        self.entries.lock().expect("pool lock").insert(
+        entries.insert(
             key,
             PoolEntry {
                 generation,
@@ -189,6 +205,7 @@ impl TenantPool {
                 handle: Arc::clone(&handle),
             },
         );
+        drop(entries);
         Ok((Arc::new(tenant), handle))
     }
 }

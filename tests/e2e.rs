@@ -602,3 +602,85 @@ async fn tenant_and_secret_problems_are_conditions_and_rotation_needs_no_restart
         .find(|c| c.type_ == "Ready");
     assert!(ready.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_works_with_the_least_privilege_service_account() {
+    // Install the kustomize base (CRDs, namespace, RBAC, Deployment) on the real API server.
+    let cp = control_plane().await;
+    let base = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/base");
+    assert_success(
+        &cp.kubectl_async(&["apply", "-k", base]).await,
+        "kubectl apply -k deploy/base",
+    );
+    let out = cp
+        .kubectl_async(&[
+            "-n",
+            "isc-operator-system",
+            "create",
+            "token",
+            "isc-operator",
+            "--duration=1h",
+        ])
+        .await;
+    assert_success(&out, "create a ServiceAccount token");
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let kubeconfig = cp
+        .dir()
+        .join(format!("sa-{}.kubeconfig", uuid::Uuid::new_v4().simple()));
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    certificate-authority: {}\nusers:\n- name: operator\n  user:\n    token: {token}\ncontexts:\n- name: operator\n  context: {{cluster: test, user: operator}}\ncurrent-context: operator\n",
+            cp.server_url(),
+            cp.ca_cert_path().display()
+        ),
+    )
+    .unwrap();
+    // The ServiceAccount may not list Secrets: least privilege, not more.
+    let out = cp
+        .kubectl_async(&[
+            "auth",
+            "can-i",
+            "list",
+            "secrets",
+            "--as=system:serviceaccount:isc-operator-system:isc-operator",
+        ])
+        .await;
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no");
+
+    let env = Env::build(
+        "rbac",
+        "127.0.0.1:0",
+        support::sim_config(),
+        Some(kubeconfig),
+    )
+    .await;
+    env.apply_tenant(2).await;
+    env.apply(&profile_yaml(
+        "staff",
+        "Staff",
+        &format!("{}  deletionPolicy: Delete\n", employees("least privilege")),
+    ))
+    .await;
+    env.wait_ready("staff").await;
+    env.wait_for(
+        "an Event from the operator",
+        Duration::from_secs(10),
+        || async { (!env.events_for("staff").await.is_empty()).then_some(()) },
+    )
+    .await;
+    let out = env
+        .kubectl(&[
+            "delete",
+            "identityprofile",
+            "staff",
+            "--wait=true",
+            "--timeout=60s",
+        ])
+        .await;
+    assert_success(&out, "delete with the finalizer");
+    assert!(tenant_profile(&env.tenant_profiles().await, "Staff").is_none());
+    // No watch or write of the operator was refused by RBAC.
+    let log = env.operator.as_ref().unwrap().log();
+    assert!(!log.to_lowercase().contains("forbidden"), "RBAC refused something:\n{log}");
+}

@@ -64,7 +64,7 @@ pub struct Operator {
 }
 
 impl Operator {
-    fn start(cp: &ControlPlane, namespace: &str, log: PathBuf) -> Operator {
+    fn start(kubeconfig: &std::path::Path, namespace: &str, log: PathBuf) -> Operator {
         let file = std::fs::File::create(&log).expect("operator log file");
         let mut cmd = Command::new(BIN);
         cmd.args([
@@ -74,7 +74,7 @@ impl Operator {
             "--health-listen",
             "127.0.0.1:0",
         ])
-        .env("KUBECONFIG", cp.kubeconfig_path())
+        .env("KUBECONFIG", kubeconfig)
         .env("ISC_LOG", "info,isc_operator=debug")
         .stdin(Stdio::null())
         .stdout(file.try_clone().expect("log handle"))
@@ -118,6 +118,7 @@ pub struct Env {
     pub kube: Client,
     pub operator: Option<Operator>,
     dir: PathBuf,
+    operator_kubeconfig: Option<PathBuf>,
 }
 
 impl Env {
@@ -134,6 +135,17 @@ impl Env {
 
     /// Like [`Env::new`] with a given simulator address and configuration.
     pub async fn with_sim(name: &str, listen: &str, config: isc_operator::sim::SimConfig) -> Env {
+        Self::build(name, listen, config, None).await
+    }
+
+    /// The general form: `operator_kubeconfig` runs the operator with other credentials than
+    /// the admin's (e.g. the deployment's ServiceAccount).
+    pub async fn build(
+        name: &str,
+        listen: &str,
+        config: isc_operator::sim::SimConfig,
+        operator_kubeconfig: Option<PathBuf>,
+    ) -> Env {
         let cp = control_plane().await;
         let ns = format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
         let kube = kube_client(cp).await;
@@ -159,6 +171,7 @@ impl Env {
             kube,
             operator: None,
             dir,
+            operator_kubeconfig,
         };
         env.start_operator();
         env
@@ -174,7 +187,11 @@ impl Env {
     pub fn start_operator(&mut self) {
         let n = std::fs::read_dir(&self.dir).map(|d| d.count()).unwrap_or(0);
         let log = self.dir.join(format!("operator-{n}.log"));
-        self.operator = Some(Operator::start(self.cp, &self.ns, log));
+        let kubeconfig = self
+            .operator_kubeconfig
+            .clone()
+            .unwrap_or_else(|| self.cp.kubeconfig_path().to_path_buf());
+        self.operator = Some(Operator::start(&kubeconfig, &self.ns, log));
     }
 
     /// Kills the operator with SIGKILL.

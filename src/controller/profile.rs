@@ -161,14 +161,10 @@ async fn observe(
         if let Some(p) = by_id.or_else(|| found.iter().find(|p| p.name == name)) {
             return Ok(Some(p.clone()));
         }
-        if let Some(id) = id {
-            return match handle.client.get_identity_profile(id).await {
-                Ok(p) => Ok(Some(p)),
-                Err(e) if e.is_not_found() => Ok(None),
-                Err(e) => Err(e.into()),
-            };
-        }
-        return Ok(None);
+        return match id {
+            Some(id) => get_by_id(handle, id).await,
+            None => Ok(None),
+        };
     }
     let profiles = handle.profiles.get(&handle.client).await?;
     if let Some(id) = id {
@@ -176,11 +172,7 @@ async fn observe(
             return Ok(Some(p.clone()));
         }
         // Not in the shared list (created since, or deleted in the tenant): ask directly.
-        return match handle.client.get_identity_profile(id).await {
-            Ok(p) => Ok(Some(p)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e.into()),
-        };
+        return get_by_id(handle, id).await;
     }
     Ok(profiles.into_iter().find(|p| p.name == name))
 }
@@ -300,7 +292,21 @@ async fn mark_pending_create(
     obj: &IdentityProfile,
     name: &str,
 ) -> Result<(), ReconcileError> {
-    let patch = json!({"status": {"pendingCreate": {"name": name, "since": conditions::now()}}});
+    merge_status(
+        api,
+        obj,
+        json!({"pendingCreate": {"name": name, "since": conditions::now()}}),
+    )
+    .await
+}
+
+/// Merge-patches `status` of the object (the operator never writes `spec`).
+async fn merge_status(
+    api: &Api<IdentityProfile>,
+    obj: &IdentityProfile,
+    status: serde_json::Value,
+) -> Result<(), ReconcileError> {
+    let patch = json!({ "status": status });
     api.patch_status(
         &obj.name_any(),
         &PatchParams::default(),
@@ -308,6 +314,18 @@ async fn mark_pending_create(
     )
     .await?;
     Ok(())
+}
+
+/// The tenant profile with this id, or `None` when the tenant says it does not exist.
+async fn get_by_id(
+    handle: &TenantHandle,
+    id: &str,
+) -> Result<Option<TenantProfile>, ReconcileError> {
+    match handle.client.get_identity_profile(id).await {
+        Ok(p) => Ok(Some(p)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn planned_change(plan: &ProfilePlan) -> PlannedChange {
@@ -495,14 +513,7 @@ async fn write_status(
             map.entry(key).or_insert(serde_json::Value::Null);
         }
     }
-    let patch = json!({ "status": value });
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await?;
-    Ok(())
+    merge_status(api, obj, value).await
 }
 
 async fn cleanup(
@@ -528,13 +539,7 @@ async fn cleanup(
         None => match handle.client.delete_identity_profile(&id).await {
             Ok(task) => {
                 let task_id = task.id.unwrap_or_default();
-                let patch = json!({"status": {"deleteTaskId": task_id}});
-                api.patch_status(
-                    &obj.name_any(),
-                    &PatchParams::default(),
-                    &Patch::Merge(&patch),
-                )
-                .await?;
+                merge_status(api, &obj, json!({"deleteTaskId": task_id})).await?;
                 ctx.publish(
                     obj.as_ref(),
                     EventType::Normal,
@@ -560,10 +565,9 @@ async fn cleanup(
                 Ok(t) => t,
                 Err(e) if e.is_not_found() => {
                     // The task is gone; the profile's absence is what matters.
-                    return match handle.client.get_identity_profile(&id).await {
-                        Err(e) if e.is_not_found() => Ok(Action::await_change()),
-                        Err(e) => Err(e.into()),
-                        Ok(_) => Err(ReconcileError::Waiting(format!("deletion of {id}"))),
+                    return match get_by_id(&handle, &id).await? {
+                        None => Ok(Action::await_change()),
+                        Some(_) => Err(ReconcileError::Waiting(format!("deletion of {id}"))),
                     };
                 }
                 Err(e) => return Err(e.into()),
@@ -589,13 +593,7 @@ async fn cleanup(
                         "the tenant's delete task {task_id} ended with {}; set deletionPolicy: Orphan to release the object",
                         task.completion_status.unwrap_or_default()
                     );
-                    let patch = json!({"status": {"deleteTaskId": null}});
-                    api.patch_status(
-                        &obj.name_any(),
-                        &PatchParams::default(),
-                        &Patch::Merge(&patch),
-                    )
-                    .await?;
+                    merge_status(api, &obj, json!({"deleteTaskId": null})).await?;
                     Err(ReconcileError::Tenant(IscError::InvalidRequest(message)))
                 }
             }

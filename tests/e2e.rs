@@ -204,9 +204,13 @@ async fn spec_edits_cause_minimal_patches_and_steady_state_costs_nothing() {
     let tenant = env.tenant_profiles().await;
     assert_eq!(tenant[0]["authoritativeSource"]["id"], SOURCE_CONTRACTORS);
 
-    // Converged: several resyncs (2 s each) cost no writes and one shared list per resync.
+    // Converged: several resyncs (2 s each) cost no writes and one shared list per resync, and
+    // the object itself is not rewritten (status is patched only when it changes).
     env.admin.clear_journal().await;
+    let version = env.profiles().get("staff").await.unwrap().metadata.resource_version;
     tokio::time::sleep(Duration::from_secs(7)).await;
+    let after = env.profiles().get("staff").await.unwrap().metadata.resource_version;
+    assert_eq!(version, after, "no status write in steady state");
     let calls = env.admin.api_calls().await;
     let writes: Vec<_> = calls.iter().filter(|e| e["method"] != "GET").collect();
     assert!(writes.is_empty(), "steady state wrote: {writes:?}");
@@ -682,5 +686,8 @@ async fn the_operator_works_with_the_least_privilege_service_account() {
     assert!(tenant_profile(&env.tenant_profiles().await, "Staff").is_none());
     // No watch or write of the operator was refused by RBAC.
     let log = env.operator.as_ref().unwrap().log();
-    assert!(!log.to_lowercase().contains("forbidden"), "RBAC refused something:\n{log}");
+    assert!(
+        !log.to_lowercase().contains("forbidden"),
+        "RBAC refused something:\n{log}"
+    );
 }

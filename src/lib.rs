@@ -1,7 +1,8 @@
 //! isc-operator: a Kubernetes operator for SailPoint Identity Security Cloud.
 //!
 //! The library holds all logic; `src/main.rs` is a thin command-line front end.
-//! - [`api`]: the custom resources (`Tenant`, `IdentityProfile`) and their CRDs;
+//! - [`api`]: the custom resources (`Tenant`, `IdentityProfile`, `ProcessingRequest`) and their CRDs;
+//! - [`controller`]: the reconcilers and the loop that runs them (`isc-operator run`);
 //! - [`isc`]: the tenant client (auth, rate limits, retries, wire models, filter grammar);
 //! - [`plan`]: the pure diff from desired profile to tenant calls;
 //! - [`sim`]: an in-memory ISC tenant simulator held to the official v2024 schemas.

@@ -207,9 +207,21 @@ async fn spec_edits_cause_minimal_patches_and_steady_state_costs_nothing() {
     // Converged: several resyncs (2 s each) cost no writes and one shared list per resync, and
     // the object itself is not rewritten (status is patched only when it changes).
     env.admin.clear_journal().await;
-    let version = env.profiles().get("staff").await.unwrap().metadata.resource_version;
+    let version = env
+        .profiles()
+        .get("staff")
+        .await
+        .unwrap()
+        .metadata
+        .resource_version;
     tokio::time::sleep(Duration::from_secs(7)).await;
-    let after = env.profiles().get("staff").await.unwrap().metadata.resource_version;
+    let after = env
+        .profiles()
+        .get("staff")
+        .await
+        .unwrap()
+        .metadata
+        .resource_version;
     assert_eq!(version, after, "no status write in steady state");
     let calls = env.admin.api_calls().await;
     let writes: Vec<_> = calls.iter().filter(|e| e["method"] != "GET").collect();

@@ -1,8 +1,9 @@
-//! The custom resources users write: `Tenant` and `IdentityProfile`
+//! The custom resources users write: `Tenant`, `IdentityProfile` and `ProcessingRequest`
 //! (`isc.identitynow.dev/v1alpha1`). The CRDs in `crds/` are generated from these types
 //! (`isc-operator crds`), so field docs here are what `kubectl explain` shows.
 
 pub mod identity_profile;
+pub mod processing_request;
 pub mod tenant;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -11,6 +12,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 pub use identity_profile::{IdentityProfile, IdentityProfileSpec, IdentityProfileStatus};
+pub use processing_request::{ProcessingRequest, ProcessingRequestSpec, ProcessingRequestStatus};
 pub use tenant::{Tenant, TenantSpec, TenantStatus};
 
 /// API group of every kind.
@@ -49,7 +51,11 @@ pub fn conditions_schema(generator: &mut SchemaGenerator) -> Schema {
 pub fn all_crds()
 -> Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>
 {
-    vec![Tenant::crd(), IdentityProfile::crd()]
+    vec![
+        Tenant::crd(),
+        IdentityProfile::crd(),
+        ProcessingRequest::crd(),
+    ]
 }
 
 /// The CRDs as one multi-document YAML stream (what `crds/` holds).

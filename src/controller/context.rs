@@ -21,6 +21,9 @@ pub struct Context {
     recorder: Recorder,
     profiles: Store<IdentityProfile>,
     failures: Mutex<HashMap<String, u32>>,
+    /// Process-wide state of the `ProcessingRequest` controller (attribute-sync spacing, task
+    /// polling times).
+    pub processing: crate::controller::processing::ProcessingState,
     /// Backoff bounds for transient errors.
     pub backoff: (Duration, Duration),
 }
@@ -38,6 +41,7 @@ impl Context {
             tenants: TenantPool::default(),
             profiles,
             failures: Mutex::new(HashMap::new()),
+            processing: Default::default(),
             backoff: (Duration::from_millis(500), Duration::from_secs(300)),
         }
     }

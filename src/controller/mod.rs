@@ -3,6 +3,7 @@
 pub mod conditions;
 pub mod context;
 pub mod error;
+pub mod processing;
 pub mod profile;
 pub mod tenant;
 pub mod tenants;
@@ -15,7 +16,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 
-use crate::api::{IdentityProfile, Tenant};
+use crate::api::{IdentityProfile, ProcessingRequest, Tenant};
 use context::Context;
 use error::{ReconcileError, Requeue};
 
@@ -40,7 +41,7 @@ fn error_policy<K: Resource<DynamicType = ()>>(
     }
 }
 
-/// Runs the Tenant and IdentityProfile controllers until `shutdown` resolves.
+/// Runs the Tenant, IdentityProfile and ProcessingRequest controllers until `shutdown` resolves.
 pub async fn run(
     client: Client,
     namespace: Option<String>,
@@ -82,9 +83,17 @@ pub async fn run(
         .graceful_shutdown_on(shutdown.clone())
         .run(profile::reconcile, error_policy, Arc::clone(&ctx))
         .for_each(|_| async {});
+    let requests: Api<ProcessingRequest> = match &namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let processing_loop = Controller::new(requests, watcher::Config::default().any_semantic())
+        .graceful_shutdown_on(shutdown.clone())
+        .run(processing::reconcile, error_policy, Arc::clone(&ctx))
+        .for_each(|_| async {});
     let tenant_loop = Controller::new(tenants, watcher::Config::default().any_semantic())
         .graceful_shutdown_on(shutdown)
         .run(tenant::reconcile, error_policy, Arc::clone(&ctx))
         .for_each(|_| async {});
-    futures::join!(profile_loop, tenant_loop);
+    futures::join!(profile_loop, tenant_loop, processing_loop);
 }

@@ -39,6 +39,7 @@ pub async fn control_plane() -> &'static ControlPlane {
                     "--timeout=60s",
                     "crd/tenants.isc.identitynow.dev",
                     "crd/identityprofiles.isc.identitynow.dev",
+                    "crd/processingrequests.isc.identitynow.dev",
                 ])
                 .await;
             assert_success(&out, "CRDs established");

@@ -74,7 +74,11 @@ mod tests {
         let t0 = Instant::now();
         let s = Duration::from_secs(10);
         let gate = SyncGate::new(s, t0);
-        assert_eq!(gate.try_claim("t", "a", t0), Err(s), "closed right after start");
+        assert_eq!(
+            gate.try_claim("t", "a", t0),
+            Err(s),
+            "closed right after start"
+        );
         let t1 = t0 + s;
         assert_eq!(gate.try_claim("t", "a", t1), Ok(()));
         assert_eq!(gate.try_claim("t", "b", t1), Ok(()), "other identity");
@@ -89,6 +93,9 @@ mod tests {
             gate.try_claim("t", "a", t1 + Duration::from_secs(12)),
             Err(Duration::from_secs(1))
         );
-        assert_eq!(gate.try_claim("t", "a", t1 + Duration::from_secs(13)), Ok(()));
+        assert_eq!(
+            gate.try_claim("t", "a", t1 + Duration::from_secs(13)),
+            Ok(())
+        );
     }
 }

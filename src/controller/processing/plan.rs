@@ -31,13 +31,18 @@ pub enum PlanError {
     #[error("{} of the listed identity ids do not exist on the tenant: {}; nothing was sent", .0.len(), preview(.0))]
     IdentitiesNotFound(Vec<String>),
     /// The selection is larger than one request may handle.
-    #[error("the selection resolved to {found} identities, more than the {limit} a request of this action may handle; narrow it or split it into several requests")]
+    #[error(
+        "the selection resolved to {found} identities, more than the {limit} a request of this action may handle; narrow it or split it into several requests"
+    )]
     TooManyIdentities {
         /// Identities found (at least).
         found: usize,
         /// The limit.
         limit: usize,
     },
+    /// The target does not fit the request (e.g. a profile of another tenant).
+    #[error("{0}")]
+    InvalidTarget(String),
     /// An id is not a plain tenant id, so it must not be put into a legacy filter.
     #[error("{0:?} is not a valid identity id")]
     InvalidId(String),
@@ -50,6 +55,7 @@ impl PlanError {
             PlanError::NoMatchingIdentities => "NoMatchingIdentities",
             PlanError::IdentitiesNotFound(_) => "IdentitiesNotFound",
             PlanError::TooManyIdentities { .. } => "TooManyIdentities",
+            PlanError::InvalidTarget(_) => "InvalidTarget",
             PlanError::InvalidId(_) => "InvalidIdentityId",
         }
     }
@@ -100,7 +106,9 @@ pub fn is_valid_id(id: &str) -> bool {
 /// Drops repeated ids, keeping the first occurrence's position.
 pub fn dedup(ids: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut seen = HashSet::new();
-    ids.into_iter().filter(|id| seen.insert(id.clone())).collect()
+    ids.into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect()
 }
 
 /// Splits ids into chunks of at most `size` (never an empty chunk).
@@ -231,9 +239,12 @@ pub fn phase(submissions: &[Submission]) -> Phase {
     if !submissions.iter().all(|s| s.state.is_terminal()) {
         return Phase::Running;
     }
-    let ok = submissions
-        .iter()
-        .all(|s| matches!(s.state, SubmissionState::Submitted | SubmissionState::Succeeded));
+    let ok = submissions.iter().all(|s| {
+        matches!(
+            s.state,
+            SubmissionState::Submitted | SubmissionState::Succeeded
+        )
+    });
     if ok { Phase::Succeeded } else { Phase::Failed }
 }
 
@@ -284,9 +295,11 @@ mod tests {
 
     #[test]
     fn six_hundred_ids_make_three_chunks() {
-        let plan =
-            plan_submissions(ProcessingAction::ProcessIdentities, &Target::Identities(ids(600)))
-                .unwrap();
+        let plan = plan_submissions(
+            ProcessingAction::ProcessIdentities,
+            &Target::Identities(ids(600)),
+        )
+        .unwrap();
         let sizes: Vec<usize> = plan.iter().map(|s| s.identity_ids.len()).collect();
         assert_eq!(sizes, vec![250, 250, 100]);
         assert!(plan.iter().all(|s| s.state == SubmissionState::Pending));
@@ -390,7 +403,11 @@ mod tests {
         assert_eq!(subs[1].state, Unknown);
         assert_eq!(skip_after_failure(&mut subs), 1);
         assert_eq!(subs[2].state, Skipped);
-        assert_eq!(phase(&subs), Phase::Running, "the running task is still followed");
+        assert_eq!(
+            phase(&subs),
+            Phase::Running,
+            "the running task is still followed"
+        );
         subs[0].state = Succeeded;
         assert_eq!(phase(&subs), Phase::Failed);
         assert_eq!(failure(&subs).unwrap().0, "SubmissionOutcomeUnknown");
@@ -408,7 +425,10 @@ mod tests {
         assert_eq!(phase(&[]), Phase::Pending);
         assert_eq!(phase(&with_states(&[Pending])), Phase::Running);
         assert_eq!(phase(&with_states(&[Succeeded, Running])), Phase::Running);
-        assert_eq!(phase(&with_states(&[Succeeded, Submitted])), Phase::Succeeded);
+        assert_eq!(
+            phase(&with_states(&[Succeeded, Submitted])),
+            Phase::Succeeded
+        );
         let mut failed = with_states(&[Succeeded, Failed]);
         failed[1].task_id = Some("t".into());
         failed[1].tenant_status = Some("ERROR".into());
@@ -426,7 +446,10 @@ mod tests {
     fn poll_delay_is_bounded() {
         assert_eq!(poll_delay(Duration::ZERO), Duration::from_secs(1));
         assert_eq!(poll_delay(Duration::from_secs(8)), Duration::from_secs(2));
-        assert_eq!(poll_delay(Duration::from_secs(3600)), Duration::from_secs(5));
+        assert_eq!(
+            poll_delay(Duration::from_secs(3600)),
+            Duration::from_secs(5)
+        );
     }
 
     #[test]

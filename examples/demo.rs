@@ -84,6 +84,7 @@ async fn main() {
         client.clone(),
         Some("default".into()),
         Some("demo".into()),
+        std::sync::Arc::new(isc_operator::controller::metrics::Metrics::default()),
         async {
             let _ = stop_rx.await;
         },

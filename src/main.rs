@@ -35,7 +35,7 @@ struct RunArgs {
     /// Watch only this namespace (default: all namespaces).
     #[arg(long, env = "ISC_WATCH_NAMESPACE")]
     namespace: Option<String>,
-    /// Address of the health endpoints (`/healthz`, `/readyz`).
+    /// Address of the health and metrics endpoints (`/healthz`, `/readyz`, `/metrics`).
     #[arg(long, default_value = "0.0.0.0:8080", env = "ISC_HEALTH_LISTEN")]
     health_listen: SocketAddr,
 }
@@ -131,9 +131,26 @@ async fn run_operator(args: RunArgs) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(args.health_listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.health_listen))?;
+    let metrics = std::sync::Arc::new(isc_operator::controller::metrics::Metrics::default());
+    let scrape = std::sync::Arc::clone(&metrics);
     let health = axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .route("/readyz", axum::routing::get(|| async { "ok" }));
+        .route("/readyz", axum::routing::get(|| async { "ok" }))
+        .route(
+            "/metrics",
+            axum::routing::get(move || {
+                let metrics = std::sync::Arc::clone(&scrape);
+                async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        metrics.encode(),
+                    )
+                }
+            }),
+        );
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, health).await {
             tracing::error!(error = %e, "health endpoint stopped");
@@ -143,7 +160,8 @@ async fn run_operator(args: RunArgs) -> Result<(), String> {
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok());
     tracing::info!(namespace = ?args.namespace, "isc-operator starting");
-    isc_operator::controller::run(client, args.namespace, instance, shutdown_signal()).await;
+    isc_operator::controller::run(client, args.namespace, instance, metrics, shutdown_signal())
+        .await;
     Ok(())
 }
 

@@ -104,6 +104,31 @@ async fn the_examples_become_ready_and_exist_in_the_tenant() {
     }
     let id = employees["id"].as_str().unwrap();
     assert!(table.contains(id), "{table}");
+
+    // Every call is counted: the operator's metrics agree with the tenant's journal (compared
+    // at a quiet moment, when the journal did not move while the metrics were read).
+    let operator = env.operator.as_ref().unwrap();
+    let metrics = env
+        .wait_for(
+            "metrics equal to the journal",
+            Duration::from_secs(20),
+            || async {
+                let before = env.admin.journal().await.len() as u64;
+                let metrics = operator.metrics().await;
+                let after = env.admin.journal().await.len() as u64;
+                let counted: u64 = metrics
+                    .lines()
+                    .filter(|l| l.starts_with("isc_operator_tenant_requests_total{"))
+                    .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+                    .sum();
+                (before == after && counted == after).then_some(metrics)
+            },
+        )
+        .await;
+    assert!(
+        metrics.contains(r#"route="/v2024/identity-profiles",status="201"} 2"#),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

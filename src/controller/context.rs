@@ -2,7 +2,7 @@
 //! store, and per-object failure counts for backoff.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
@@ -10,6 +10,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource};
 
 use crate::api::IdentityProfile;
+use crate::controller::metrics::Metrics;
 use crate::controller::tenants::TenantPool;
 
 /// Shared reconcile context.
@@ -18,6 +19,8 @@ pub struct Context {
     pub client: Client,
     /// Tenant clients and caches.
     pub tenants: TenantPool,
+    /// Counters served on `/metrics`.
+    pub metrics: Arc<Metrics>,
     recorder: Recorder,
     profiles: Store<IdentityProfile>,
     failures: Mutex<HashMap<String, u32>>,
@@ -30,7 +33,12 @@ pub struct Context {
 
 impl Context {
     /// A context for the controllers of one process.
-    pub fn new(client: Client, profiles: Store<IdentityProfile>, instance: Option<String>) -> Self {
+    pub fn new(
+        client: Client,
+        profiles: Store<IdentityProfile>,
+        instance: Option<String>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let reporter = Reporter {
             controller: "isc-operator".to_string(),
             instance,
@@ -38,7 +46,8 @@ impl Context {
         Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
-            tenants: TenantPool::default(),
+            tenants: TenantPool::new(Arc::clone(&metrics)),
+            metrics,
             profiles,
             failures: Mutex::new(HashMap::new()),
             processing: Default::default(),

@@ -3,6 +3,7 @@
 pub mod conditions;
 pub mod context;
 pub mod error;
+pub mod metrics;
 pub mod processing;
 pub mod profile;
 pub mod tenant;
@@ -32,7 +33,10 @@ fn error_policy<K: Resource<DynamicType = ()>>(
     // Results are logged here once; the controller streams are drained silently.
     match error {
         ReconcileError::Waiting(what) => tracing::debug!(%what, "waiting"),
-        error => tracing::warn!(%error, reason = error.reason(), "reconcile failed"),
+        error => {
+            tracing::warn!(%error, reason = error.reason(), "reconcile failed");
+            ctx.metrics.reconcile_error(&K::kind(&()), error.reason());
+        }
     }
     match error.requeue() {
         Requeue::AfterChange => Action::requeue(AFTER_CHANGE_RECHECK),
@@ -46,6 +50,7 @@ pub async fn run(
     client: Client,
     namespace: Option<String>,
     instance: Option<String>,
+    metrics: Arc<metrics::Metrics>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let (profiles, tenants): (Api<IdentityProfile>, Api<Tenant>) = match &namespace {
@@ -60,6 +65,7 @@ pub async fn run(
         client.clone(),
         profile_controller.store(),
         instance,
+        metrics,
     ));
     let store = profile_controller.store();
     let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));

@@ -15,6 +15,7 @@ use secrecy::SecretString;
 
 use crate::api::Tenant;
 use crate::controller::error::ReconcileError;
+use crate::controller::metrics::Metrics;
 use crate::isc::models::IdentityProfile;
 use crate::isc::{ListParams, RateLimit, TenantClient, TenantClientConfig};
 
@@ -89,9 +90,9 @@ struct PoolEntry {
 }
 
 /// Tenant handles by `namespace/name`.
-#[derive(Default)]
 pub struct TenantPool {
     entries: Mutex<HashMap<(String, String), PoolEntry>>,
+    metrics: Arc<Metrics>,
 }
 
 fn secret_value(secret: &Secret, key: &str) -> Option<String> {
@@ -112,6 +113,14 @@ fn secret_value(secret: &Secret, key: &str) -> Option<String> {
 }
 
 impl TenantPool {
+    /// An empty pool whose clients report their calls to `metrics`.
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        TenantPool {
+            entries: Mutex::new(HashMap::new()),
+            metrics,
+        }
+    }
+
     /// The cached handle, if it was built from this Tenant generation and Secret version.
     fn current(
         &self,
@@ -175,6 +184,10 @@ impl TenantPool {
                 per: Duration::from_secs(limit.window_seconds.into()),
             };
         }
+        config.observer = Some(
+            self.metrics
+                .tenant_observer(format!("{namespace}/{tenant_name}")),
+        );
         config.ca_bundle_pem = tenant
             .spec
             .ca_bundle

@@ -81,6 +81,39 @@ impl Default for RetryPolicy {
     }
 }
 
+/// One HTTP attempt to the tenant, reported to a [`CallObserver`].
+#[derive(Debug, Clone, Copy)]
+pub struct CallRecord<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Path with ids replaced by `{id}`, so it can label a metric.
+    pub route: &'a str,
+    /// HTTP status, or `None` when no response arrived.
+    pub status: Option<u16>,
+}
+
+/// Receives every HTTP attempt a client makes (retries and token requests included), so the
+/// operator can count every call it makes to a tenant.
+pub trait CallObserver: Send + Sync {
+    /// Called once per attempt, after it ended.
+    fn observe(&self, call: &CallRecord<'_>);
+}
+
+/// `path` with id-like segments replaced by `{id}` (bounded metric label values).
+pub fn route_of(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            let id_like = segment.len() >= 16
+                && segment
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && segment.chars().any(|c| c.is_ascii_digit());
+            if id_like { "{id}" } else { segment }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// Everything needed to talk to one tenant with one credential.
 #[derive(Clone)]
 pub struct TenantClientConfig {
@@ -98,6 +131,8 @@ pub struct TenantClientConfig {
     pub request_timeout: Duration,
     /// Extra PEM CA bundle to trust (for tenants behind a private CA or a test proxy).
     pub ca_bundle_pem: Option<Vec<u8>>,
+    /// Told about every HTTP attempt (metrics).
+    pub observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl std::fmt::Debug for TenantClientConfig {
@@ -109,7 +144,7 @@ impl std::fmt::Debug for TenantClientConfig {
             .field("rate_limit", &self.rate_limit)
             .field("retry", &self.retry)
             .field("request_timeout", &self.request_timeout)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -140,6 +175,7 @@ impl TenantClientConfig {
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),
             ca_bundle_pem: None,
+            observer: None,
         })
     }
 }
@@ -397,6 +433,16 @@ impl TenantClient {
             .map_err(|e| IscError::InvalidRequest(format!("path {path:?}: {e}")))
     }
 
+    fn observe(&self, method: &str, path: &str, status: Option<u16>) {
+        if let Some(observer) = &self.inner.config.observer {
+            observer.observe(&CallRecord {
+                method,
+                route: &route_of(path),
+                status,
+            });
+        }
+    }
+
     /// A valid access token: the cached one, or a fresh one (single flight).
     pub async fn access_token(&self) -> Result<SecretString, IscError> {
         let mut guard = self.inner.token.lock().await;
@@ -441,6 +487,11 @@ impl TenantClient {
                 .token_requests
                 .fetch_add(1, Ordering::Relaxed);
             let result = self.inner.http.post(url.clone()).form(&form).send().await;
+            self.observe(
+                "POST",
+                "/oauth/token",
+                result.as_ref().ok().map(|r| r.status().as_u16()),
+            );
             let retry_delay = match result {
                 Ok(resp) if resp.status().is_success() => {
                     let body = resp.bytes().await.map_err(|e| IscError::Transport {
@@ -541,7 +592,13 @@ impl TenantClient {
                 None => builder,
             };
             self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let response = match builder.send().await {
+            let sent = builder.send().await;
+            self.observe(
+                &method,
+                &path,
+                sent.as_ref().ok().map(|r| r.status().as_u16()),
+            );
+            let response = match sent {
                 Ok(r) => r,
                 Err(e) => {
                     let delay = request.idempotent.then(|| backoff.next()).flatten();
@@ -697,6 +754,24 @@ mod tests {
                 "{requests}/{per}ms allows {worst}"
             );
         }
+    }
+
+    #[test]
+    fn routes_replace_ids() {
+        assert_eq!(
+            route_of(
+                "/v2024/identity-profiles/ef38f94347e94562b5bb8424a56397d8/process-identities"
+            ),
+            "/v2024/identity-profiles/{id}/process-identities"
+        );
+        assert_eq!(
+            route_of("/v2024/identity-profiles/export"),
+            "/v2024/identity-profiles/export"
+        );
+        assert_eq!(
+            route_of("/cc/api/system/refreshIdentities"),
+            "/cc/api/system/refreshIdentities"
+        );
     }
 
     #[test]

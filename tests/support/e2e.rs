@@ -62,24 +62,24 @@ pub fn assert_success(out: &Output, what: &str) {
 pub struct Operator {
     child: Child,
     log: PathBuf,
+    health: String,
 }
 
 impl Operator {
     fn start(kubeconfig: &std::path::Path, namespace: &str, log: PathBuf) -> Operator {
         let file = std::fs::File::create(&log).expect("operator log file");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let health = format!("127.0.0.1:{port}");
         let mut cmd = Command::new(BIN);
-        cmd.args([
-            "run",
-            "--namespace",
-            namespace,
-            "--health-listen",
-            "127.0.0.1:0",
-        ])
-        .env("KUBECONFIG", kubeconfig)
-        .env("ISC_LOG", "info,isc_operator=debug")
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().expect("log handle"))
-        .stderr(file);
+        cmd.args(["run", "--namespace", namespace, "--health-listen", &health])
+            .env("KUBECONFIG", kubeconfig)
+            .env("ISC_LOG", "info,isc_operator=debug")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log handle"))
+            .stderr(file);
         // The operator dies with the test thread that started it, even if the test is killed.
         unsafe {
             cmd.pre_exec(|| {
@@ -88,7 +88,17 @@ impl Operator {
             });
         }
         let child = cmd.spawn().expect("start the operator binary");
-        Operator { child, log }
+        Operator { child, log, health }
+    }
+
+    /// The operator's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.health))
+            .await
+            .expect("scrape /metrics")
+            .text()
+            .await
+            .expect("metrics text")
     }
 
     /// Kills the process (SIGKILL: no chance to finish anything).

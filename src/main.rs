@@ -16,6 +16,15 @@ struct Cli {
     /// Log filter (tracing `EnvFilter` syntax); logs go to stderr.
     #[arg(long, global = true, env = "ISC_LOG", default_value = "info")]
     log: String,
+    /// Log format: `text` for people, `json` (one object per line) for log pipelines.
+    #[arg(
+        long,
+        global = true,
+        env = "ISC_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -74,14 +83,27 @@ struct SimulatorArgs {
     no_rate_limit: bool,
 }
 
-fn init_logging(filter: &str) -> Result<(), String> {
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn init_logging(filter: &str, format: LogFormat) -> Result<(), String> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .map_err(|e| format!("invalid --log filter {filter:?}: {e}"))?;
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => builder.json().init(),
+    }
     Ok(())
 }
 
@@ -184,7 +206,7 @@ async fn shutdown_signal() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = init_logging(&cli.log) {
+    if let Err(e) = init_logging(&cli.log, cli.log_format) {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }

@@ -383,22 +383,7 @@ impl Run<'_> {
             &message,
             generation,
         );
-        set_condition(
-            &mut status.conditions,
-            "Failed",
-            TRUE,
-            reason,
-            &message,
-            generation,
-        );
-        set_condition(
-            &mut status.conditions,
-            "Complete",
-            FALSE,
-            reason,
-            "the request failed",
-            generation,
-        );
+        mark_failed(&mut status, reason, &message, generation);
         remove_condition(&mut status.conditions, "Blocked");
         self.event(EventType::Warning, reason, &message).await;
         self.write(&status).await?;
@@ -940,22 +925,7 @@ impl Run<'_> {
                 let (reason, message) = plan::failure(&status.submissions)
                     .unwrap_or(("Failed", "the request failed".to_string()));
                 status.completion_time.get_or_insert_with(conditions::now);
-                set_condition(
-                    &mut status.conditions,
-                    "Failed",
-                    TRUE,
-                    reason,
-                    &message,
-                    generation,
-                );
-                set_condition(
-                    &mut status.conditions,
-                    "Complete",
-                    FALSE,
-                    reason,
-                    "the request failed",
-                    generation,
-                );
+                mark_failed(status, reason, &message, generation);
                 if !was_finished {
                     self.event(EventType::Warning, reason, &message).await;
                 }
@@ -993,4 +963,29 @@ impl Run<'_> {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Sets the conditions of a failed request: `Failed` True and `Complete` False, with the reason.
+fn mark_failed(
+    status: &mut ProcessingRequestStatus,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+) {
+    set_condition(
+        &mut status.conditions,
+        "Failed",
+        TRUE,
+        reason,
+        message,
+        generation,
+    );
+    set_condition(
+        &mut status.conditions,
+        "Complete",
+        FALSE,
+        reason,
+        "the request failed",
+        generation,
+    );
 }

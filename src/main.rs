@@ -44,6 +44,12 @@ struct RunArgs {
     /// Watch only this namespace (default: all namespaces).
     #[arg(long, env = "ISC_WATCH_NAMESPACE")]
     namespace: Option<String>,
+    /// Namespace of the Lease used for leader election; without it, no election (one replica).
+    #[arg(long, env = "ISC_LEADER_ELECTION_NAMESPACE")]
+    leader_election_namespace: Option<String>,
+    /// Seconds a leader holds the Lease without renewing it (failover time).
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(3..=300))]
+    lease_duration_secs: u64,
     /// Address of the health and metrics endpoints (`/healthz`, `/readyz`, `/metrics`).
     #[arg(long, default_value = "0.0.0.0:8080", env = "ISC_HEALTH_LISTEN")]
     health_listen: SocketAddr,
@@ -182,8 +188,67 @@ async fn run_operator(args: RunArgs) -> Result<(), String> {
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok());
     tracing::info!(namespace = ?args.namespace, "isc-operator starting");
-    isc_operator::controller::run(client, args.namespace, instance, metrics, shutdown_signal())
-        .await;
+    let Some(lease_namespace) = args.leader_election_namespace else {
+        isc_operator::controller::run(client, args.namespace, instance, metrics, shutdown_signal())
+            .await;
+        return Ok(());
+    };
+
+    // Only the holder of the Lease reconciles; the others wait to take over.
+    let identity = instance
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let manager =
+        kube_lease_manager::LeaseManagerBuilder::new(client.clone(), "isc-operator-leader")
+            .with_namespace(&lease_namespace)
+            .with_identity(&identity)
+            .with_duration(args.lease_duration_secs)
+            .with_grace((args.lease_duration_secs / 3).max(1))
+            .build()
+            .await
+            .map_err(|e| {
+                format!("cannot set up leader election in namespace {lease_namespace}: {e}")
+            })?;
+    let (mut leader, lease_task) = manager.watch().await;
+    tracing::info!(%identity, lease_namespace, "waiting to become the leader");
+    let mut stop = std::pin::pin!(shutdown_signal());
+    loop {
+        if *leader.borrow_and_update() {
+            break;
+        }
+        tokio::select! {
+            changed = leader.changed() => {
+                changed.map_err(|_| "leader election stopped unexpectedly".to_string())?;
+            }
+            _ = &mut stop => return Ok(()),
+        }
+    }
+    tracing::info!(%identity, "became the leader");
+    let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut watch_leader = leader.clone();
+    let lost = tokio::spawn(async move {
+        loop {
+            if watch_leader.changed().await.is_err() || !*watch_leader.borrow_and_update() {
+                let _ = lost_tx.send(());
+                return;
+            }
+        }
+    });
+    let stopping = async move {
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = lost_rx => {}
+        }
+    };
+    isc_operator::controller::run(client, args.namespace, instance, metrics, stopping).await;
+    let lost_leadership = lost.is_finished();
+    lost.abort();
+    // Closing the channel releases the Lease, so a standby takes over at once.
+    drop(leader);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), lease_task).await;
+    if lost_leadership {
+        return Err("lost the leader lease; exiting so a restart can rejoin as a standby".into());
+    }
     Ok(())
 }
 

@@ -689,13 +689,21 @@ async fn the_operator_works_with_the_least_privilege_service_account() {
         .await;
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no");
 
-    let env = Env::build(
+    let mut env = Env::build(
         "rbac",
         "127.0.0.1:0",
         support::sim_config(),
         Some(kubeconfig),
     )
     .await;
+    // Run it as the Deployment does: with leader election in the operator's namespace.
+    env.kill_operator();
+    env.operator = Some(env.spawn_operator(&[
+        "--leader-election-namespace",
+        "isc-operator-system",
+        "--lease-duration-secs",
+        "5",
+    ]));
     env.apply_tenant(2).await;
     env.apply(&profile_yaml(
         "staff",
@@ -727,4 +735,57 @@ async fn the_operator_works_with_the_least_privilege_service_account() {
         !log.to_lowercase().contains("forbidden"),
         "RBAC refused something:\n{log}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_leader_election_only_the_leader_writes_and_a_standby_takes_over() {
+    let mut env = Env::new("leader").await;
+    env.kill_operator();
+    let ns = env.ns.clone();
+    let election = [
+        "--leader-election-namespace",
+        ns.as_str(),
+        "--lease-duration-secs",
+        "3",
+    ];
+    let first = env.spawn_operator(&election);
+    env.apply_tenant(2).await;
+    env.apply(&profile_yaml("staff", "Staff", &employees("one leader")))
+        .await;
+    env.wait_ready("staff").await;
+    let second = env.spawn_operator(&election);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        second.log().contains("waiting to become the leader"),
+        "{}",
+        second.log()
+    );
+    assert!(
+        !second.log().contains("became the leader"),
+        "{}",
+        second.log()
+    );
+
+    // The leader dies without releasing the Lease; the standby takes over after it expires.
+    first.kill();
+    env.admin.clear_journal().await;
+    env.apply(&profile_yaml("staff", "Staff", &employees("new leader")))
+        .await;
+    env.wait_for(
+        "the standby corrects the tenant",
+        Duration::from_secs(60),
+        || async {
+            let t = env.tenant_profiles().await;
+            (tenant_profile(&t, "Staff")?["description"] == "new leader").then_some(())
+        },
+    )
+    .await;
+    assert!(
+        second.log().contains("became the leader"),
+        "{}",
+        second.log()
+    );
+    let writes = env.tenant_writes().await;
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(env.tenant_profiles().await.len(), 1);
 }

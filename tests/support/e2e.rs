@@ -66,7 +66,12 @@ pub struct Operator {
 }
 
 impl Operator {
-    fn start(kubeconfig: &std::path::Path, namespace: &str, log: PathBuf) -> Operator {
+    fn start(
+        kubeconfig: &std::path::Path,
+        namespace: &str,
+        log: PathBuf,
+        extra: &[&str],
+    ) -> Operator {
         let file = std::fs::File::create(&log).expect("operator log file");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -75,6 +80,7 @@ impl Operator {
         let health = format!("127.0.0.1:{port}");
         let mut cmd = Command::new(BIN);
         cmd.args(["run", "--namespace", namespace, "--health-listen", &health])
+            .args(extra)
             .env("KUBECONFIG", kubeconfig)
             .env("ISC_LOG", "info,isc_operator=debug")
             .stdin(Stdio::null())
@@ -202,7 +208,18 @@ impl Env {
             .operator_kubeconfig
             .clone()
             .unwrap_or_else(|| self.cp.kubeconfig_path().to_path_buf());
-        self.operator = Some(Operator::start(&kubeconfig, &self.ns, log));
+        self.operator = Some(Operator::start(&kubeconfig, &self.ns, log, &[]));
+    }
+
+    /// Starts one more operator process with extra arguments; the caller owns it.
+    pub fn spawn_operator(&self, extra: &[&str]) -> Operator {
+        let n = std::fs::read_dir(&self.dir).map(|d| d.count()).unwrap_or(0);
+        let log = self.dir.join(format!("operator-{n}.log"));
+        let kubeconfig = self
+            .operator_kubeconfig
+            .clone()
+            .unwrap_or_else(|| self.cp.kubeconfig_path().to_path_buf());
+        Operator::start(&kubeconfig, &self.ns, log, extra)
     }
 
     /// Kills the operator with SIGKILL.

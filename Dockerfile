@@ -1,0 +1,16 @@
+# The operator image referenced by deploy/base (ghcr.io/isc-operator/isc-operator).
+# Build: docker build -t ghcr.io/isc-operator/isc-operator:0.1.0 .
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY examples ./examples
+RUN cargo build --release --locked --bin isc-operator
+
+# glibc and CA certificates, no shell, runs as uid 65532 (matches the Deployment).
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /src/target/release/isc-operator /usr/local/bin/isc-operator
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/isc-operator"]
+CMD ["run"]

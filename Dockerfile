@@ -4,7 +4,6 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
-COPY examples ./examples
 RUN cargo build --release --locked --bin isc-operator
 
 # glibc and CA certificates, no shell, runs as uid 65532 (matches the Deployment).

@@ -35,6 +35,8 @@ enum Command {
     Run(RunArgs),
     /// Print the CustomResourceDefinitions as YAML (what `crds/` holds).
     Crds,
+    /// Print the tenant's identity profiles as IdentityProfile manifests (adopted unchanged when applied).
+    Export(ExportArgs),
     /// Serve an in-memory ISC tenant (v2024 API, OAuth, legacy cc refresh) on loopback.
     Simulator(SimulatorArgs),
 }
@@ -53,6 +55,22 @@ struct RunArgs {
     /// Address of the health and metrics endpoints (`/healthz`, `/readyz`, `/metrics`).
     #[arg(long, default_value = "0.0.0.0:8080", env = "ISC_HEALTH_LISTEN")]
     health_listen: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Tenant base URL, e.g. https://acme.api.identitynow.com.
+    #[arg(long, env = "ISC_BASE_URL")]
+    base_url: String,
+    /// OAuth client id.
+    #[arg(long, env = "ISC_CLIENT_ID")]
+    client_id: String,
+    /// OAuth client secret (environment only, so it never shows in `ps` or shell history).
+    #[arg(long = "client-secret-env", default_value = "ISC_CLIENT_SECRET")]
+    client_secret_env: String,
+    /// Name of the `Tenant` object the manifests refer to.
+    #[arg(long, default_value = "tenant")]
+    tenant_ref: String,
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +168,39 @@ async fn run_simulator(args: SimulatorArgs) -> Result<(), String> {
     shutdown_signal().await;
     running.shutdown().await;
     Ok(())
+}
+
+async fn run_export(args: ExportArgs) -> Result<(), String> {
+    let secret = std::env::var(&args.client_secret_env).map_err(|_| {
+        format!(
+            "set the client secret in the environment variable {}",
+            args.client_secret_env
+        )
+    })?;
+    let config = isc_operator::isc::TenantClientConfig::new(
+        &args.base_url,
+        &args.client_id,
+        secrecy::SecretString::from(secret),
+    )
+    .map_err(|e| e.to_string())?;
+    let client = isc_operator::isc::TenantClient::new(config).map_err(|e| e.to_string())?;
+    let profiles = client
+        .list_all_identity_profiles(&Default::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut taken = std::collections::BTreeSet::new();
+    let mut manifests = Vec::new();
+    for profile in &profiles {
+        let name = isc_operator::export::manifest_name(&profile.name, &mut taken);
+        match isc_operator::export::profile_manifest(profile, &name, &args.tenant_ref) {
+            Ok(m) => manifests.push(m),
+            Err(e) => eprintln!("warning: skipped: {e}"),
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(isc_operator::export::manifests_yaml(&manifests).as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| format!("cannot write to stdout: {e}"))
 }
 
 async fn run_operator(args: RunArgs) -> Result<(), String> {
@@ -291,6 +342,7 @@ fn main() -> ExitCode {
             }
             Command::Simulator(args) => run_simulator(args).await,
             Command::Run(args) => run_operator(args).await,
+            Command::Export(args) => run_export(args).await,
         }
     });
     match result {

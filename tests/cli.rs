@@ -128,3 +128,26 @@ fn an_address_in_use_fails_with_a_one_line_cause() {
     );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn export_without_a_secret_fails_with_a_one_line_cause() {
+    let out = Command::new(BIN)
+        .args([
+            "export",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--client-id",
+            "a",
+        ])
+        .env_remove("ISC_CLIENT_SECRET")
+        .env("ISC_LOG", "warn")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "error: set the client secret in the environment variable ISC_CLIENT_SECRET"
+    );
+    assert!(out.stdout.is_empty());
+}

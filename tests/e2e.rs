@@ -789,3 +789,66 @@ async fn with_leader_election_only_the_leader_writes_and_a_standby_takes_over() 
     assert_eq!(writes.len(), 1, "{writes:?}");
     assert_eq!(env.tenant_profiles().await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exported_manifests_are_adopted_without_a_single_write() {
+    let env = Env::new("export").await;
+    env.apply_tenant(2).await;
+    for (name, source) in [
+        ("HR Staff (EU)", SOURCE_EMPLOYEES),
+        ("Contractors #2", SOURCE_CONTRACTORS),
+    ] {
+        env.admin
+            .post(
+                "/__sim/identity-profiles",
+                json!({"name": name, "description": "made in the UI", "priority": 3,
+                       "owner": {"type": "IDENTITY", "id": "2c9180857a1b4c2d0000000000000001", "name": "Owner"},
+                       "authoritativeSource": {"type": "SOURCE", "id": source, "name": "src"},
+                       "identityAttributeConfig": {"enabled": true, "attributeTransforms": [
+                           {"identityAttributeName": "email", "transformDefinition": {"type": "accountAttribute",
+                            "attributes": {"attributeName": "email", "sourceId": source}}}]}}),
+            )
+            .await;
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_isc-operator"))
+        .args([
+            "export",
+            "--base-url",
+            &env.sim.base_url(),
+            "--client-id",
+            support::USER_CLIENT_ID,
+            "--tenant-ref",
+            "demo",
+        ])
+        .env("ISC_CLIENT_SECRET", support::USER_CLIENT_SECRET)
+        .env("ISC_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(yaml.matches("kind: IdentityProfile").count(), 2, "{yaml}");
+    env.admin.clear_journal().await;
+    env.apply(&yaml).await;
+    env.wait_ready("hr-staff-eu").await;
+    env.wait_ready("contractors-2").await;
+    let writes = env.tenant_writes().await;
+    assert!(
+        writes.is_empty(),
+        "adopting exported manifests writes nothing: {writes:?}"
+    );
+    for name in ["hr-staff-eu", "contractors-2"] {
+        let p = env.profiles().get(name).await.unwrap();
+        let synced = p
+            .status
+            .unwrap()
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "Synced")
+            .unwrap();
+        assert_eq!(synced.status, "True", "{name}");
+    }
+}

@@ -37,6 +37,8 @@ enum Command {
     Crds,
     /// Print the tenant's identity profiles as IdentityProfile manifests (adopted unchanged when applied).
     Export(ExportArgs),
+    /// Show what applying IdentityProfile manifests would change on the tenant (no cluster needed).
+    Plan(PlanArgs),
     /// Serve an in-memory ISC tenant (v2024 API, OAuth, legacy cc refresh) on loopback.
     Simulator(SimulatorArgs),
 }
@@ -57,20 +59,59 @@ struct RunArgs {
     health_listen: SocketAddr,
 }
 
+/// How the CLI reaches a tenant (export, plan).
 #[derive(Debug, Args)]
-struct ExportArgs {
+struct TenantArgs {
     /// Tenant base URL, e.g. https://acme.api.identitynow.com.
     #[arg(long, env = "ISC_BASE_URL")]
     base_url: String,
     /// OAuth client id.
     #[arg(long, env = "ISC_CLIENT_ID")]
     client_id: String,
-    /// OAuth client secret (environment only, so it never shows in `ps` or shell history).
+    /// Environment variable holding the client secret (never an argument: `ps` and shell
+    /// history would show it).
     #[arg(long = "client-secret-env", default_value = "ISC_CLIENT_SECRET")]
     client_secret_env: String,
+}
+
+impl TenantArgs {
+    fn client(&self) -> Result<isc_operator::isc::TenantClient, String> {
+        let secret = std::env::var(&self.client_secret_env).map_err(|_| {
+            format!(
+                "set the client secret in the environment variable {}",
+                self.client_secret_env
+            )
+        })?;
+        let config = isc_operator::isc::TenantClientConfig::new(
+            &self.base_url,
+            &self.client_id,
+            secrecy::SecretString::from(secret),
+        )
+        .map_err(|e| e.to_string())?;
+        isc_operator::isc::TenantClient::new(config).map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    tenant: TenantArgs,
     /// Name of the `Tenant` object the manifests refer to.
     #[arg(long, default_value = "tenant")]
     tenant_ref: String,
+}
+
+#[derive(Debug, Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    tenant: TenantArgs,
+    /// Manifest files or directories of `*.yaml` (several documents per file allowed; kinds
+    /// other than IdentityProfile are ignored).
+    #[arg(short = 'f', long = "filename", required = true)]
+    files: Vec<PathBuf>,
+    /// Exit with status 2 when something would change (for CI checks).
+    #[arg(long)]
+    detailed_exitcode: bool,
 }
 
 #[derive(Debug, Args)]
@@ -171,19 +212,7 @@ async fn run_simulator(args: SimulatorArgs) -> Result<(), String> {
 }
 
 async fn run_export(args: ExportArgs) -> Result<(), String> {
-    let secret = std::env::var(&args.client_secret_env).map_err(|_| {
-        format!(
-            "set the client secret in the environment variable {}",
-            args.client_secret_env
-        )
-    })?;
-    let config = isc_operator::isc::TenantClientConfig::new(
-        &args.base_url,
-        &args.client_id,
-        secrecy::SecretString::from(secret),
-    )
-    .map_err(|e| e.to_string())?;
-    let client = isc_operator::isc::TenantClient::new(config).map_err(|e| e.to_string())?;
+    let client = args.tenant.client()?;
     let profiles = client
         .list_all_identity_profiles(&Default::default())
         .await
@@ -201,6 +230,41 @@ async fn run_export(args: ExportArgs) -> Result<(), String> {
     out.write_all(isc_operator::export::manifests_yaml(&manifests).as_bytes())
         .and_then(|_| out.flush())
         .map_err(|e| format!("cannot write to stdout: {e}"))
+}
+
+/// Prints what applying the manifests would change; `Ok(true)` when something would.
+async fn run_plan(args: PlanArgs) -> Result<bool, String> {
+    let mut files = Vec::new();
+    for path in &args.files {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let mut manifests = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        manifests.extend(
+            isc_operator::preview::load_profiles(&text)
+                .map_err(|e| format!("{}: {e}", file.display()))?,
+        );
+    }
+    let client = args.tenant.client()?;
+    let tenant = client
+        .list_all_identity_profiles(&Default::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let previews = isc_operator::preview::preview(&manifests, &tenant);
+    print!("{}", isc_operator::preview::render(&previews));
+    Ok(previews.iter().any(isc_operator::preview::Preview::changes))
 }
 
 async fn run_operator(args: RunArgs) -> Result<(), String> {
@@ -334,19 +398,26 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
+    // Ok(code): 0 success, 2 "plan found changes" (with --detailed-exitcode).
+    let result: Result<u8, String> = runtime.block_on(async {
         match cli.command {
             Command::Crds => {
                 print!("{}", isc_operator::api::crds_yaml());
-                Ok(())
+                Ok(0)
             }
-            Command::Simulator(args) => run_simulator(args).await,
-            Command::Run(args) => run_operator(args).await,
-            Command::Export(args) => run_export(args).await,
+            Command::Simulator(args) => run_simulator(args).await.map(|_| 0),
+            Command::Run(args) => run_operator(args).await.map(|_| 0),
+            Command::Export(args) => run_export(args).await.map(|_| 0),
+            Command::Plan(args) => {
+                let detailed = args.detailed_exitcode;
+                run_plan(args)
+                    .await
+                    .map(|changes| if changes && detailed { 2 } else { 0 })
+            }
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -223,7 +223,7 @@ async fn run_export(args: ExportArgs) -> Result<(), String> {
         let name = isc_operator::export::manifest_name(&profile.name, &mut taken);
         match isc_operator::export::profile_manifest(profile, &name, &args.tenant_ref) {
             Ok(m) => manifests.push(m),
-            Err(e) => eprintln!("warning: skipped: {e}"),
+            Err(e) => eprintln!("warning: not exported: {e}"),
         }
     }
     let mut out = std::io::stdout().lock();

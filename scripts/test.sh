@@ -25,6 +25,12 @@ cargo clippy --all-targets --locked -- -D warnings
 echo "== test control plane binaries"
 scripts/controlplane-bins.sh >/dev/null
 echo "== cargo test"
-cargo test --all-targets --locked
+# Library and integration tests (the binary and the demo example have no tests of their own).
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+cargo test --lib --tests --locked 2>&1 | tee "$results"
 echo "== demo (the README's main command)"
 cargo run --locked --example demo
+# One closing line for the whole run.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$results"

@@ -20,6 +20,17 @@ fn statuses(entries: &[Value]) -> Vec<u64> {
         .collect()
 }
 
+/// A user-context client for the simulator with its own client-side rate limit.
+fn client_with_limit(
+    sim: &isc_operator::sim::RunningSimulator,
+    requests: u32,
+    per: Duration,
+) -> TenantClient {
+    let mut config = client_config(&sim.base_url(), USER_CLIENT_ID, USER_CLIENT_SECRET);
+    config.rate_limit = RateLimit { requests, per };
+    TenantClient::new(config).unwrap()
+}
+
 /// The first source of the built-in seed, as a profile's authoritative source.
 fn first_source() -> ObjectRef {
     let seed = isc_operator::sim::Seed::builtin();
@@ -47,12 +58,7 @@ async fn token_is_fetched_once_for_concurrent_callers_and_refreshed_before_expir
     let sim = start_sim(config).await;
     let admin = Admin::new(&sim);
     // A generous client-side limit, so the 20 calls go out at once and timing is about tokens only.
-    let mut config = client_config(&sim.base_url(), USER_CLIENT_ID, USER_CLIENT_SECRET);
-    config.rate_limit = RateLimit {
-        requests: 1000,
-        per: Duration::from_secs(10),
-    };
-    let client = TenantClient::new(config).unwrap();
+    let client = client_with_limit(&sim, 1000, Duration::from_secs(10));
 
     let calls = (0..20).map(|_| {
         let c = client.clone();
@@ -424,12 +430,7 @@ async fn the_rate_limiter_keeps_a_burst_of_500_calls_under_the_tenant_limit() {
     config.rate_limit = Some((100, Duration::from_secs(1)));
     let sim = start_sim(config).await;
     let admin = Admin::new(&sim);
-    let mut client_config = client_config(&sim.base_url(), USER_CLIENT_ID, USER_CLIENT_SECRET);
-    client_config.rate_limit = RateLimit {
-        requests: 95,
-        per: Duration::from_secs(1),
-    };
-    let client = TenantClient::new(client_config).unwrap();
+    let client = client_with_limit(&sim, 95, Duration::from_secs(1));
     let calls = (0..500).map(|_| {
         let c = client.clone();
         async move {

@@ -634,14 +634,17 @@ async fn tenant_and_secret_problems_are_conditions_and_rotation_needs_no_restart
     env.apply_tenant(2).await;
     env.wait_ready("staff").await;
     assert!(tenant_profile(&env.tenant_profiles().await, "Staff").is_some());
-    let tenant = env.tenants().get("demo").await.unwrap();
-    let ready = tenant
-        .status
-        .unwrap()
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Ready");
-    assert!(ready.is_some());
+    // The Tenant reports the working credential too.
+    env.wait_for("Tenant Ready", Duration::from_secs(30), || async {
+        let tenant = env.tenants().get("demo").await.ok()?;
+        let ready = tenant
+            .status?
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "Ready")?;
+        (ready.status == "True" && ready.reason == "TokenObtained").then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,15 +1,17 @@
 //! The tenant simulator, exercised over HTTP the way the operator and outside tools use it.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
-use isc_operator::sim::{self, RunningSimulator, SimClient, SimConfig};
+use isc_operator::sim::{self, RunningSimulator, SimConfig};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 
-const PAT_ID: &str = "pat-client";
-const PAT_SECRET: &str = "pat-secret-value";
-const APP_ID: &str = "app-client";
-const APP_SECRET: &str = "app-secret-value";
+const PAT_ID: &str = support::USER_CLIENT_ID;
+const PAT_SECRET: &str = support::USER_CLIENT_SECRET;
+const APP_ID: &str = support::APP_CLIENT_ID;
+const APP_SECRET: &str = support::APP_CLIENT_SECRET;
 const EMPLOYEES: &str = "2c9180835d2e5168015d32f890ca1581";
 const CONTRACTORS: &str = "2c9180835d2e5168015d32f890ca1582";
 const PATCH_JSON: &str = "application/json-patch+json";
@@ -54,13 +56,9 @@ fn is_hex32(s: &str) -> bool {
     s.len() == 32 && s.chars().all(|c| c.is_ascii_hexdigit())
 }
 
+/// The shared test configuration (both kinds of credential), with fast tasks and no rate limit.
 fn config() -> SimConfig {
-    let mut config = SimConfig::new(PAT_ID, PAT_SECRET);
-    config.clients.push(SimClient {
-        id: APP_ID.to_string(),
-        secret: APP_SECRET.to_string(),
-        user_context: false,
-    });
+    let mut config = support::sim_config();
     config.task_duration = Duration::from_millis(200);
     config.rate_limit = None;
     config

@@ -210,8 +210,9 @@ async fn apply_inner(
         .map_err(|e| ReconcileError::InvalidSpec(e.to_string()))?;
 
     if !observe_only {
-        if let ProfilePlan::Create(_) = plan {
-            // Look up by name again, bypassing the shared list, right before creating.
+        // Look up by name again, bypassing the shared list, right before creating (a fresh
+        // lookup above already did exactly that).
+        if matches!(plan, ProfilePlan::Create(_)) && !fresh {
             if let Some(existing) = observe(&handle, None, &desired.name, true).await? {
                 outcome.adopted = true;
                 observed = Some(existing);
@@ -507,10 +508,11 @@ async fn write_status(
     }
     new.last_sync_time = Some(conditions::now());
     let mut value = serde_json::to_value(&new).expect("status serializes");
-    // A merge patch must null out fields that disappeared.
-    if let Some(map) = value.as_object_mut() {
-        for key in ["pendingCreate", "plannedChange", "deleteTaskId"] {
-            map.entry(key).or_insert(serde_json::Value::Null);
+    // A merge patch keeps what it does not mention: null out every field that disappeared.
+    let previous = serde_json::to_value(old).expect("status serializes");
+    if let (Some(map), Some(previous)) = (value.as_object_mut(), previous.as_object()) {
+        for key in previous.keys() {
+            map.entry(key.clone()).or_insert(serde_json::Value::Null);
         }
     }
     merge_status(api, obj, value).await

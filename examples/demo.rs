@@ -8,13 +8,10 @@
 //! It prints `kubectl get isc` (every kind of the operator) once the profiles are Ready, and the
 //! tenant calls the operator made, from the simulator's journal.
 
-#[path = "../tests/support/controlplane.rs"]
-mod controlplane;
-
 use std::time::{Duration, Instant};
 
 use isc_operator::api::IdentityProfile;
-use isc_operator::sim::{self, SimClient, SimConfig};
+use isc_sim::{SimClient, SimConfig};
 use kube::Api;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value;
@@ -32,11 +29,11 @@ fn show(out: &std::process::Output) -> String {
 #[tokio::main]
 async fn main() {
     let keep = std::env::args().any(|a| a == "--keep");
-    isc_operator::isc::client::install_crypto_provider();
+    isc_client::client::install_crypto_provider();
     let root = env!("CARGO_MANIFEST_DIR");
 
     eprintln!("» starting etcd + kube-apiserver (the first run builds them from Go modules)");
-    let cp = controlplane::ControlPlane::start().await;
+    let cp = kube_testenv::ControlPlane::start().await;
     let out = cp
         .kubectl_async(&["apply", "-f", &format!("{root}/crds/isc-operator.yaml")])
         .await;
@@ -65,7 +62,7 @@ async fn main() {
         secret: "demo-secret".into(),
         user_context: true,
     }];
-    let simulator = sim::start(config, SIM_LISTEN.parse().unwrap())
+    let simulator = isc_sim::start(config, SIM_LISTEN.parse().unwrap())
         .await
         .unwrap_or_else(|e| {
             panic!("cannot listen on {SIM_LISTEN} (is another demo running?): {e}")

@@ -21,14 +21,14 @@ fi
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 echo "== test control plane binaries"
-scripts/controlplane-bins.sh >/dev/null
+crates/kube-testenv/controlplane-bins.sh >/dev/null
 echo "== cargo test"
-# Library and integration tests (the binary and the demo example have no tests of their own).
+# Every layer: unit, reconciler, client, simulator and (feature e2e) end-to-end tests.
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
-cargo test --lib --tests --locked 2>&1 | tee "$results"
+cargo test --workspace --all-features --lib --tests --locked 2>&1 | tee "$results"
 echo "== demo (the README's main command)"
 cargo run --locked --example demo
 # One closing line for the whole run.

@@ -9,7 +9,7 @@ use crate::api::identity_profile::{
     RefreshPolicy, SourceRef, TransformDefinitionSpec,
 };
 use crate::api::{IdentityProfile, IdentityProfileSpec, TenantRef};
-use crate::isc::models::IdentityProfile as TenantProfile;
+use isc_client::models::IdentityProfile as TenantProfile;
 
 /// A Kubernetes object name (DNS-1123 label, ≤ 63 chars) derived from a tenant-side name,
 /// unique among `taken` (a numeric suffix is added on collision).
@@ -139,10 +139,10 @@ pub fn manifests_yaml(manifests: &[IdentityProfile]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::isc::models::{
+    use crate::plan::{ProfilePlan, plan_profile};
+    use isc_client::models::{
         IdentityAttributeConfig, IdentityAttributeTransform, ObjectRef, TransformDefinition,
     };
-    use crate::plan::{ProfilePlan, plan_profile};
     use serde_json::json;
 
     fn tenant_profile() -> TenantProfile {

@@ -4,10 +4,8 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use isc_operator::sim::{self, Seed, SimClient, SimConfig};
 
 /// Kubernetes operator for SailPoint Identity Security Cloud.
 #[derive(Debug, Parser)]
@@ -39,8 +37,6 @@ enum Command {
     Export(ExportArgs),
     /// Show what applying IdentityProfile manifests would change on the tenant (no cluster needed).
     Plan(PlanArgs),
-    /// Serve an in-memory ISC tenant (v2024 API, OAuth, legacy cc refresh) on loopback.
-    Simulator(SimulatorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -75,20 +71,20 @@ struct TenantArgs {
 }
 
 impl TenantArgs {
-    fn client(&self) -> Result<isc_operator::isc::TenantClient, String> {
+    fn client(&self) -> Result<isc_client::TenantClient, String> {
         let secret = std::env::var(&self.client_secret_env).map_err(|_| {
             format!(
                 "set the client secret in the environment variable {}",
                 self.client_secret_env
             )
         })?;
-        let config = isc_operator::isc::TenantClientConfig::new(
+        let config = isc_client::TenantClientConfig::new(
             &self.base_url,
             &self.client_id,
             secrecy::SecretString::from(secret),
         )
         .map_err(|e| e.to_string())?;
-        isc_operator::isc::TenantClient::new(config).map_err(|e| e.to_string())
+        isc_client::TenantClient::new(config).map_err(|e| e.to_string())
     }
 }
 
@@ -114,40 +110,6 @@ struct PlanArgs {
     detailed_exitcode: bool,
 }
 
-#[derive(Debug, Args)]
-struct SimulatorArgs {
-    /// Address to listen on; port 0 picks a free port (printed on the `listening on` line).
-    #[arg(long, default_value = "127.0.0.1:0")]
-    listen: SocketAddr,
-    /// Client id of a credential with user context (like a personal access token).
-    #[arg(long, env = "ISC_SIM_CLIENT_ID")]
-    client_id: String,
-    /// Its secret (prefer the environment variable: arguments are visible in `ps`).
-    #[arg(long, env = "ISC_SIM_CLIENT_SECRET", hide_env_values = true)]
-    client_secret: String,
-    /// Client id of an extra API client WITHOUT user context (gets 403 where the API requires one).
-    #[arg(long, requires = "app_client_secret")]
-    app_client_id: Option<String>,
-    /// Secret of that API client.
-    #[arg(long, env = "ISC_SIM_APP_CLIENT_SECRET", hide_env_values = true)]
-    app_client_secret: Option<String>,
-    /// JSON seed file with sources, identities and identity profiles (default: built-in seed).
-    #[arg(long)]
-    seed: Option<PathBuf>,
-    /// Access-token lifetime in seconds.
-    #[arg(long, default_value_t = 749)]
-    token_ttl_secs: u64,
-    /// How long a task stays pending/running before it completes, in milliseconds.
-    #[arg(long, default_value_t = 2000)]
-    task_duration_ms: u64,
-    /// Requests allowed per client id and API version per 10 s window (the tenant's is 100).
-    #[arg(long, default_value_t = 100)]
-    rate_limit: u32,
-    /// Turn the rate limit off.
-    #[arg(long)]
-    no_rate_limit: bool,
-}
-
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum LogFormat {
@@ -169,45 +131,6 @@ fn init_logging(filter: &str, format: LogFormat) -> Result<(), String> {
             .init(),
         LogFormat::Json => builder.json().init(),
     }
-    Ok(())
-}
-
-async fn run_simulator(args: SimulatorArgs) -> Result<(), String> {
-    let mut clients = vec![SimClient {
-        id: args.client_id,
-        secret: args.client_secret,
-        user_context: true,
-    }];
-    if let (Some(id), Some(secret)) = (args.app_client_id, args.app_client_secret) {
-        clients.push(SimClient {
-            id,
-            secret,
-            user_context: false,
-        });
-    }
-    let seed = match &args.seed {
-        Some(path) => Seed::from_file(path)
-            .map_err(|e| format!("cannot load seed {}: {e}", path.display()))?,
-        None => Seed::builtin(),
-    };
-    let mut config = SimConfig::new(&clients[0].id, &clients[0].secret);
-    config.clients = clients;
-    config.seed = seed;
-    config.token_ttl = Duration::from_secs(args.token_ttl_secs.max(1));
-    config.task_duration = Duration::from_millis(args.task_duration_ms);
-    config.rate_limit =
-        (!args.no_rate_limit).then_some((args.rate_limit.max(1), Duration::from_secs(10)));
-    let running = sim::start(config, args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on {}", running.base_url())
-            .and_then(|_| out.flush())
-            .map_err(|e| format!("cannot write to stdout: {e}"))?;
-    }
-    shutdown_signal().await;
-    running.shutdown().await;
     Ok(())
 }
 
@@ -390,7 +313,7 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
-    isc_operator::isc::client::install_crypto_provider();
+    isc_client::client::install_crypto_provider();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -405,7 +328,6 @@ fn main() -> ExitCode {
                 print!("{}", isc_operator::api::crds_yaml());
                 Ok(0)
             }
-            Command::Simulator(args) => run_simulator(args).await.map(|_| 0),
             Command::Run(args) => run_operator(args).await.map(|_| 0),
             Command::Export(args) => run_export(args).await.map(|_| 0),
             Command::Plan(args) => {

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use crate::api::IdentityProfile;
 use crate::api::identity_profile::ManagementPolicy;
-use crate::isc::models::IdentityProfile as TenantProfile;
 use crate::plan::{PlanError, ProfilePlan, plan_profile};
+use isc_client::models::IdentityProfile as TenantProfile;
 
 /// Why manifests could not be previewed.
 #[derive(Debug, thiserror::Error)]
@@ -119,7 +119,7 @@ pub fn render(previews: &[Preview]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::isc::models::ObjectRef;
+    use isc_client::models::ObjectRef;
 
     const YAML: &str = r#"
 apiVersion: v1

@@ -1,134 +1,20 @@
-//! The `isc-operator` binary: the simulator's startup contract and clear errors on bad input.
+//! The `isc-operator` binary: clear errors on bad input, and no simulator inside.
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_isc-operator");
 
 #[test]
-fn simulator_prints_one_listening_line_and_serves_tokens() {
-    let mut child = Command::new(BIN)
-        .args([
-            "simulator",
-            "--listen",
-            "127.0.0.1:0",
-            "--client-id",
-            "cli-id",
-        ])
-        .env("ISC_SIM_CLIENT_SECRET", "cli-secret")
-        .env("ISC_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn simulator");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let url = line
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    let port: u16 = url
-        .strip_prefix("http://127.0.0.1:")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("not a loopback URL with a port: {url}"));
-    assert_ne!(port, 0, "the chosen port is printed, not 0");
-
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let status = rt.block_on(async {
-        isc_operator::isc::client::install_crypto_provider();
-        let http = reqwest::Client::new();
-        let ok = http
-            .post(format!("{url}/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", "cli-id"),
-                ("client_secret", "cli-secret"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .status();
-        let bad = http
-            .post(format!("{url}/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", "cli-id"),
-                ("client_secret", "nope"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .status();
-        (ok, bad)
-    });
-    assert_eq!(status.0, 200);
-    assert_eq!(status.1, 401);
-
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
-    assert_eq!(rest, "", "nothing else on stdout");
-}
-
-#[test]
-fn a_missing_seed_file_fails_with_a_one_line_cause() {
-    let out = Command::new(BIN)
-        .args([
-            "simulator",
-            "--client-id",
-            "a",
-            "--client-secret",
-            "b",
-            "--seed",
-            "/nonexistent/seed.json",
-        ])
-        .env("ISC_LOG", "warn")
-        .output()
-        .expect("run");
+fn the_operator_binary_has_no_simulator() {
+    // The simulator ships as its own binary (`isc-sim`); the operator image does not contain it.
+    let out = Command::new(BIN).arg("simulator").output().expect("run");
     assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<_> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{stderr}");
-    assert!(
-        lines[0].starts_with("error: cannot load seed /nonexistent/seed.json"),
-        "{stderr}"
-    );
-    assert!(out.stdout.is_empty());
-}
-
-#[test]
-fn an_address_in_use_fails_with_a_one_line_cause() {
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = taken.local_addr().unwrap().to_string();
-    let out = Command::new(BIN)
-        .args([
-            "simulator",
-            "--listen",
-            &addr,
-            "--client-id",
-            "a",
-            "--client-secret",
-            "b",
-        ])
-        .env("ISC_LOG", "warn")
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr
-            .trim()
-            .starts_with(&format!("error: cannot listen on {addr}")),
-        "{stderr}"
-    );
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let help = Command::new(BIN).arg("--help").output().expect("run");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("export"), "{help}");
+    assert!(!help.contains("simulator"), "{help}");
 }
 
 #[test]
@@ -163,7 +49,7 @@ fn plan_previews_changes_without_writing_and_signals_them_in_the_exit_code() {
         .unwrap();
     let sim = rt.block_on(support::start_sim(support::sim_config()));
     let admin = support::Admin::new(&sim);
-    let source = isc_operator::sim::Seed::builtin().sources[0].id.clone();
+    let source = isc_sim::Seed::builtin().sources[0].id.clone();
     rt.block_on(admin.post(
         "/__sim/identity-profiles",
         serde_json::json!({"name": "Staff", "description": "old",

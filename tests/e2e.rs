@@ -57,7 +57,7 @@ async fn the_examples_become_ready_and_exist_in_the_tenant() {
     // deploy/examples/tenant.yaml points at 127.0.0.1:18085, so this test's simulator listens there.
     // It also accepts the examples' credentials (deploy/examples/tenant.yaml).
     let mut config = support::sim_config();
-    config.clients.push(isc_operator::sim::SimClient {
+    config.clients.push(isc_sim::SimClient {
         id: "demo-client".into(),
         secret: "demo-secret".into(),
         user_context: true,

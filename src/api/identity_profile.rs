@@ -240,12 +240,12 @@ impl IdentityProfileSpec {
             name: self.name.clone(),
             description: self.description.clone(),
             priority: self.priority,
-            owner: self.owner.as_ref().map(|o| crate::isc::models::ObjectRef {
+            owner: self.owner.as_ref().map(|o| isc_client::models::ObjectRef {
                 kind: Some("IDENTITY".into()),
                 id: Some(o.id.clone()),
                 name: o.name.clone(),
             }),
-            authoritative_source: crate::isc::models::ObjectRef {
+            authoritative_source: isc_client::models::ObjectRef {
                 kind: Some("SOURCE".into()),
                 id: Some(self.authoritative_source.id.clone()),
                 name: self.authoritative_source.name.clone(),

@@ -242,9 +242,9 @@ pub struct LegacyRefreshArgs {
     pub provision: bool,
 }
 
-impl From<LegacyRefreshArgs> for crate::isc::models::RefreshArgs {
+impl From<LegacyRefreshArgs> for isc_client::models::RefreshArgs {
     fn from(a: LegacyRefreshArgs) -> Self {
-        crate::isc::models::RefreshArgs {
+        isc_client::models::RefreshArgs {
             correlate_entitlements: a.correlate_entitlements,
             promote_attributes: a.promote_attributes,
             refresh_manager_status: a.refresh_manager_status,

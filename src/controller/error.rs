@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::isc::{ErrorClass, IscError};
+use isc_client::{ErrorClass, IscError};
 
 /// Why a reconcile did not finish.
 #[derive(Debug, thiserror::Error)]

@@ -18,10 +18,10 @@ use crate::controller::conditions::{self, FALSE, TRUE, set_condition};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
 use crate::controller::tenants::{TenantHandle, jittered};
-use crate::isc::filter::Filter;
-use crate::isc::models::{IdentityProfile as TenantProfile, TaskOutcome};
-use crate::isc::{IscError, ListParams};
 use crate::plan::{ProfilePlan, plan_profile};
+use isc_client::filter::Filter;
+use isc_client::models::{IdentityProfile as TenantProfile, TaskOutcome};
+use isc_client::{IscError, ListParams};
 
 /// Finalizer that lets `deletionPolicy: Delete` finish before the object goes away.
 pub const FINALIZER: &str = "isc.identitynow.dev/finalizer";

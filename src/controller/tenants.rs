@@ -16,8 +16,8 @@ use secrecy::SecretString;
 use crate::api::Tenant;
 use crate::controller::error::ReconcileError;
 use crate::controller::metrics::Metrics;
-use crate::isc::models::IdentityProfile;
-use crate::isc::{ListParams, RateLimit, TenantClient, TenantClientConfig};
+use isc_client::models::IdentityProfile;
+use isc_client::{ListParams, RateLimit, TenantClient, TenantClientConfig};
 
 /// A tenant ready to be called.
 pub struct TenantHandle {

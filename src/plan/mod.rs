@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::isc::models::{
+use isc_client::models::{
     IdentityAttributeTransform, IdentityProfile, JsonPatchOperation, ObjectRef,
 };
 
@@ -130,7 +130,7 @@ impl DesiredProfile {
             owner: self.owner.as_ref().map(owner_value),
             authoritative_source: self.source_value(),
             identity_attribute_config: self.attribute_config.as_ref().map(|c| {
-                crate::isc::models::IdentityAttributeConfig {
+                isc_client::models::IdentityAttributeConfig {
                     enabled: c.enabled.unwrap_or(true),
                     attribute_transforms: c.transforms.iter().map(transform_model).collect(),
                 }
@@ -151,7 +151,7 @@ fn owner_value(owner: &ObjectRef) -> ObjectRef {
 fn transform_model(t: &DesiredTransform) -> IdentityAttributeTransform {
     IdentityAttributeTransform {
         identity_attribute_name: Some(t.identity_attribute_name.clone()),
-        transform_definition: Some(crate::isc::models::TransformDefinition {
+        transform_definition: Some(isc_client::models::TransformDefinition {
             kind: Some(t.transform_type.clone()),
             attributes: Some(t.attributes.clone()),
         }),
@@ -225,7 +225,7 @@ fn plan_attribute_config(
     observed: &IdentityProfile,
 ) -> Vec<JsonPatchOperation> {
     let Some(current) = &observed.identity_attribute_config else {
-        let body = crate::isc::models::IdentityAttributeConfig {
+        let body = isc_client::models::IdentityAttributeConfig {
             enabled: desired.enabled.unwrap_or(true),
             attribute_transforms: desired.transforms.iter().map(transform_model).collect(),
         };

@@ -1,5 +1,5 @@
 use super::*;
-use crate::isc::models::{IdentityAttributeConfig, TransformDefinition};
+use isc_client::models::{IdentityAttributeConfig, TransformDefinition};
 use proptest::prelude::*;
 
 fn source(id: &str) -> ObjectRef {

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use isc_operator::api::{IdentityProfile, Tenant};
-use isc_operator::sim::RunningSimulator;
+use isc_sim::RunningSimulator;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams, PostParams};
@@ -17,8 +17,8 @@ use kube::{Client, Config};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use super::controlplane::ControlPlane;
 use super::{Admin, USER_CLIENT_ID, USER_CLIENT_SECRET, sim_config};
+use kube_testenv::ControlPlane;
 
 const BIN: &str = env!("CARGO_BIN_EXE_isc-operator");
 
@@ -151,7 +151,7 @@ impl Env {
     }
 
     /// Like [`Env::new`] with a given simulator address and configuration.
-    pub async fn with_sim(name: &str, listen: &str, config: isc_operator::sim::SimConfig) -> Env {
+    pub async fn with_sim(name: &str, listen: &str, config: isc_sim::SimConfig) -> Env {
         Self::build(name, listen, config, None).await
     }
 
@@ -160,7 +160,7 @@ impl Env {
     pub async fn build(
         name: &str,
         listen: &str,
-        config: isc_operator::sim::SimConfig,
+        config: isc_sim::SimConfig,
         operator_kubeconfig: Option<PathBuf>,
     ) -> Env {
         let cp = control_plane().await;
@@ -174,7 +174,7 @@ impl Env {
             )
             .await
             .expect("create namespace");
-        let sim = isc_operator::sim::start(config, listen.parse().unwrap())
+        let sim = isc_sim::start(config, listen.parse().unwrap())
             .await
             .unwrap_or_else(|e| panic!("simulator cannot listen on {listen}: {e}"));
         let admin = Admin::new(&sim);

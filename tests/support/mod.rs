@@ -2,15 +2,13 @@
 //! the simulator's admin API.
 #![allow(dead_code)]
 
-pub mod controlplane;
 pub mod e2e;
-pub mod openapi;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use isc_operator::isc::{TenantClient, TenantClientConfig};
-use isc_operator::sim::{self, RunningSimulator, SimClient, SimConfig};
+use isc_client::{TenantClient, TenantClientConfig};
+use isc_sim::{RunningSimulator, SimClient, SimConfig};
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -38,7 +36,9 @@ pub fn sim_config() -> SimConfig {
 /// Starts a simulator on a free loopback port.
 pub async fn start_sim(config: SimConfig) -> RunningSimulator {
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("loopback address");
-    sim::start(config, addr).await.expect("simulator starts")
+    isc_sim::start(config, addr)
+        .await
+        .expect("simulator starts")
 }
 
 /// A tenant client config for the simulator, with fast retries so tests stay quick.
@@ -80,7 +80,7 @@ pub struct Admin {
 impl Admin {
     /// Admin handle for a running simulator.
     pub fn new(sim: &RunningSimulator) -> Self {
-        isc_operator::isc::client::install_crypto_provider();
+        isc_client::client::install_crypto_provider();
         Admin {
             base: sim.base_url(),
             http: reqwest::Client::new(),

@@ -27,9 +27,9 @@ use crate::controller::conditions::{self, FALSE, TRUE, remove_condition, set_con
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
 use crate::controller::tenants::TenantHandle;
-use crate::isc::models::TaskOutcome;
-use crate::isc::{Filter, IdentityDefaultFilter, IscError, ListParams};
 use gate::SyncGate;
+use isc_client::models::TaskOutcome;
+use isc_client::{Filter, IdentityDefaultFilter, IscError, ListParams};
 use plan::{PlanError, Target};
 
 /// How often a request waiting for its `IdentityProfile` to exist on the tenant looks again.
@@ -508,7 +508,7 @@ impl Run<'_> {
         default_filter: IdentityDefaultFilter,
         limit: usize,
     ) -> Result<Vec<String>, ResolveError> {
-        let page_size = crate::isc::api::MAX_PAGE_SIZE;
+        let page_size = isc_client::api::MAX_PAGE_SIZE;
         let mut ids = Vec::new();
         let mut offset = 0u32;
         loop {
@@ -555,7 +555,7 @@ impl Run<'_> {
                 .list_identities(
                     &ListParams {
                         filter: Some(Filter::is_in("id", batch.iter())),
-                        limit: Some(crate::isc::api::MAX_PAGE_SIZE),
+                        limit: Some(isc_client::api::MAX_PAGE_SIZE),
                         ..Default::default()
                     },
                     IdentityDefaultFilter::None,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::api::processing_request::{
     ConditionOperator, IdentityCondition, Phase, ProcessingAction, Submission, SubmissionState,
 };
-use crate::isc::filter::{Filter, FilterValue};
+use isc_client::filter::{Filter, FilterValue};
 
 /// Most ids one `POST /v2024/identities/process` takes (and what one legacy refresh gets).
 pub const CHUNK_SIZE: usize = 250;
@@ -486,7 +486,7 @@ mod tests {
         fn legacy_filter_matches_exactly_the_ids(n in 1usize..30) {
             let all = ids(n);
             let text = legacy_filter(&all).unwrap();
-            let parsed = crate::sim::legacy_filter::LegacyFilter::parse(&text).unwrap();
+            let parsed = isc_sim::legacy_filter::LegacyFilter::parse(&text).unwrap();
             for i in 0..n + 5 {
                 let candidate = format!("id{i:05}");
                 let hit = parsed.matches(&|attr: &str| (attr == "id").then(|| candidate.clone()));

@@ -143,14 +143,14 @@ async fn run_export(args: ExportArgs) -> Result<(), String> {
     let mut taken = std::collections::BTreeSet::new();
     let mut manifests = Vec::new();
     for profile in &profiles {
-        let name = isc_operator::export::manifest_name(&profile.name, &mut taken);
-        match isc_operator::export::profile_manifest(profile, &name, &args.tenant_ref) {
+        let name = isc_operator::cli::export::manifest_name(&profile.name, &mut taken);
+        match isc_operator::cli::export::profile_manifest(profile, &name, &args.tenant_ref) {
             Ok(m) => manifests.push(m),
             Err(e) => eprintln!("warning: not exported: {e}"),
         }
     }
     let mut out = std::io::stdout().lock();
-    out.write_all(isc_operator::export::manifests_yaml(&manifests).as_bytes())
+    out.write_all(isc_operator::cli::export::manifests_yaml(&manifests).as_bytes())
         .and_then(|_| out.flush())
         .map_err(|e| format!("cannot write to stdout: {e}"))
 }
@@ -176,7 +176,7 @@ async fn run_plan(args: PlanArgs) -> Result<bool, String> {
         let text = std::fs::read_to_string(file)
             .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         manifests.extend(
-            isc_operator::preview::load_profiles(&text)
+            isc_operator::cli::preview::load_profiles(&text)
                 .map_err(|e| format!("{}: {e}", file.display()))?,
         );
     }
@@ -185,9 +185,11 @@ async fn run_plan(args: PlanArgs) -> Result<bool, String> {
         .list_all_identity_profiles(&Default::default())
         .await
         .map_err(|e| e.to_string())?;
-    let previews = isc_operator::preview::preview(&manifests, &tenant);
-    print!("{}", isc_operator::preview::render(&previews));
-    Ok(previews.iter().any(isc_operator::preview::Preview::changes))
+    let previews = isc_operator::cli::preview::preview(&manifests, &tenant);
+    print!("{}", isc_operator::cli::preview::render(&previews));
+    Ok(previews
+        .iter()
+        .any(isc_operator::cli::preview::Preview::changes))
 }
 
 async fn run_operator(args: RunArgs) -> Result<(), String> {

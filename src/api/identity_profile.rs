@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::api::TenantRef;
-use crate::plan::{DesiredAttributeConfig, DesiredProfile, DesiredTransform};
+use crate::controller::profile::diff::{DesiredAttributeConfig, DesiredProfile, DesiredTransform};
 
 /// The desired state of one identity profile on an ISC tenant.
 #[derive(CustomResource, KubeSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use kube::{Client, Resource};
 
 use crate::api::IdentityProfile;
 use crate::controller::metrics::Metrics;
-use crate::controller::tenants::TenantPool;
+use crate::controller::tenant_pool::TenantPool;
 
 /// Shared reconcile context.
 pub struct Context {
@@ -91,7 +91,7 @@ impl Context {
         *n = n.saturating_add(1);
         let (min, max) = self.backoff;
         let delay = min.saturating_mul(1u32 << (*n - 1).min(16)).min(max);
-        crate::controller::tenants::jittered(delay)
+        crate::controller::tenant_pool::jittered(delay)
     }
 
     /// Resets the backoff of an object after a success.

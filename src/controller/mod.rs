@@ -1,13 +1,13 @@
 //! The reconcilers and the loop that runs them (`isc-operator run`).
 
-pub mod conditions;
 pub mod context;
 pub mod error;
 pub mod metrics;
 pub mod processing;
 pub mod profile;
+pub mod status;
 pub mod tenant;
-pub mod tenants;
+pub mod tenant_pool;
 
 use std::sync::Arc;
 

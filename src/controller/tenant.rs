@@ -9,10 +9,10 @@ use kube::{Api, ResourceExt};
 use serde_json::json;
 
 use crate::api::Tenant;
-use crate::controller::conditions::{FALSE, TRUE, set_condition};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
-use crate::controller::tenants::jittered;
+use crate::controller::status::{FALSE, TRUE, set_condition};
+use crate::controller::tenant_pool::jittered;
 
 /// Controller entry point for one `Tenant`.
 pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {

@@ -8,7 +8,7 @@
 //! it is not sent again unless the manifest opts in.
 
 pub mod gate;
-pub mod plan;
+pub mod rules;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,14 +23,14 @@ use serde_json::json;
 
 use crate::api::processing_request::{Phase, ProcessingAction, Submission, SubmissionState};
 use crate::api::{IdentityProfile, ProcessingRequest, ProcessingRequestStatus};
-use crate::controller::conditions::{self, FALSE, TRUE, remove_condition, set_condition};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
-use crate::controller::tenants::TenantHandle;
+use crate::controller::status::{FALSE, TRUE, now as status_now, remove_condition, set_condition};
+use crate::controller::tenant_pool::TenantHandle;
 use gate::SyncGate;
 use isc_client::models::TaskOutcome;
 use isc_client::{Filter, IdentityDefaultFilter, IscError, ListParams};
-use plan::{PlanError, Target};
+use rules::{PlanError, Target};
 
 /// How often a request waiting for its `IdentityProfile` to exist on the tenant looks again.
 const PROFILE_WAIT: Duration = Duration::from_secs(5);
@@ -232,7 +232,7 @@ impl Run<'_> {
         let generation = self.obj.metadata.generation;
         status.observed_generation = generation;
         if status.start_time.is_none() {
-            status.start_time = Some(conditions::now());
+            status.start_time = Some(status_now());
             status.phase = Some(Phase::Pending);
         }
 
@@ -244,7 +244,7 @@ impl Run<'_> {
         if status.submissions.is_empty() {
             match self.resolve(&handle).await {
                 Ok(Resolution::Ready(target, count)) => {
-                    match plan::plan_submissions(self.action(), &target) {
+                    match rules::plan_submissions(self.action(), &target) {
                         Ok(submissions) => {
                             let calls = submissions.len();
                             status.submissions = submissions;
@@ -310,7 +310,7 @@ impl Run<'_> {
             }
         } else {
             let retry = self.obj.spec.retry_unknown_submission.unwrap_or(false);
-            let found = plan::recover_in_flight(&mut status.submissions, retry);
+            let found = rules::recover_in_flight(&mut status.submissions, retry);
             if found > 0 {
                 let note = if retry {
                     format!(
@@ -325,13 +325,13 @@ impl Run<'_> {
                     .await;
             }
         }
-        plan::skip_after_failure(&mut status.submissions);
+        rules::skip_after_failure(&mut status.submissions);
 
         let mut wait = self.submit_pending(&handle, &mut status).await?;
         if let Some(d) = self.follow_tasks(&handle, &mut status).await {
             wait = Some(wait.map_or(d, |w| w.min(d)));
         }
-        plan::skip_after_failure(&mut status.submissions);
+        rules::skip_after_failure(&mut status.submissions);
         self.finish_status(&mut status).await;
         self.write_if_changed(&status).await?;
         match status.phase {
@@ -374,7 +374,7 @@ impl Run<'_> {
     ) -> Result<Action, ReconcileError> {
         let generation = self.obj.metadata.generation;
         status.phase = Some(Phase::Failed);
-        status.completion_time = Some(conditions::now());
+        status.completion_time = Some(status_now());
         set_condition(
             &mut status.conditions,
             "Resolved",
@@ -462,11 +462,11 @@ impl Run<'_> {
             ))
         })?;
         let limit = match spec.action {
-            ProcessingAction::SynchronizeAttributes => plan::MAX_SYNC_IDENTITIES,
-            _ => plan::MAX_IDENTITIES,
+            ProcessingAction::SynchronizeAttributes => rules::MAX_SYNC_IDENTITIES,
+            _ => rules::MAX_IDENTITIES,
         };
         let ids = if let Some(ids) = &selector.ids {
-            let ids = plan::dedup(ids.iter().cloned());
+            let ids = rules::dedup(ids.iter().cloned());
             if ids.len() > limit {
                 return Err(ResolveError::Plan(PlanError::TooManyIdentities {
                     found: ids.len(),
@@ -479,7 +479,7 @@ impl Run<'_> {
             let filter = selector
                 .filter
                 .as_deref()
-                .and_then(plan::api_filter)
+                .and_then(rules::api_filter)
                 .ok_or_else(|| {
                     ResolveError::Retry(ReconcileError::InvalidSpec(
                         "spec.identities needs ids or a filter".into(),
@@ -526,7 +526,7 @@ impl Run<'_> {
                 .await?;
             let n = page.items.len();
             ids.extend(page.items.into_iter().filter_map(|i| i.id));
-            let ids_now = plan::dedup(std::mem::take(&mut ids));
+            let ids_now = rules::dedup(std::mem::take(&mut ids));
             ids = ids_now;
             if ids.len() > limit {
                 return Err(ResolveError::Plan(PlanError::TooManyIdentities {
@@ -542,14 +542,14 @@ impl Run<'_> {
     }
 
     /// Looks the listed ids up (`id in (...)`, every identity, batches of
-    /// [`plan::VERIFY_BATCH`]) and fails if any is unknown, so no call names an identity the
+    /// [`rules::VERIFY_BATCH`]) and fails if any is unknown, so no call names an identity the
     /// tenant does not have.
     async fn verify_ids(&self, handle: &TenantHandle, ids: &[String]) -> Result<(), ResolveError> {
-        if let Some(bad) = ids.iter().find(|id| !plan::is_valid_id(id)) {
+        if let Some(bad) = ids.iter().find(|id| !rules::is_valid_id(id)) {
             return Err(ResolveError::Plan(PlanError::InvalidId(bad.clone())));
         }
         let mut found = std::collections::HashSet::new();
-        for batch in ids.chunks(plan::VERIFY_BATCH) {
+        for batch in ids.chunks(rules::VERIFY_BATCH) {
             let page = handle
                 .client
                 .list_identities(
@@ -607,7 +607,7 @@ impl Run<'_> {
                 continue;
             }
             status.submissions[i].state = SubmissionState::Submitting;
-            status.submissions[i].submitted_at = Some(conditions::now());
+            status.submissions[i].submitted_at = Some(status_now());
             status.submissions[i].message = None;
             // Nothing is sent unless this write succeeded.
             self.write(status).await?;
@@ -704,7 +704,7 @@ impl Run<'_> {
                     if s.identity_ids.is_empty() && self.obj.spec.full_refresh == Some(true) {
                         client.legacy_full_refresh(args).await
                     } else {
-                        match plan::legacy_filter(&s.identity_ids) {
+                        match rules::legacy_filter(&s.identity_ids) {
                             Ok(filter) => client.legacy_refresh_identities(&filter, args).await,
                             Err(e) => Err(IscError::InvalidRequest(e.to_string())),
                         }
@@ -713,7 +713,7 @@ impl Run<'_> {
                     match body
                         .get("id")
                         .and_then(|v| v.as_str())
-                        .filter(|id| plan::is_valid_id(id))
+                        .filter(|id| rules::is_valid_id(id))
                     {
                         Some(id) => {
                             s.state = SubmissionState::Running;
@@ -732,7 +732,7 @@ impl Run<'_> {
         };
         let Err(error) = result else {
             if s.state.is_terminal() {
-                s.finished_at = Some(conditions::now());
+                s.finished_at = Some(status_now());
             }
             return CallOutcome::Recorded;
         };
@@ -752,7 +752,7 @@ impl Run<'_> {
                 s.message = Some(format!(
                     "the tenant may or may not have processed this call: {error}"
                 ));
-                s.finished_at = Some(conditions::now());
+                s.finished_at = Some(status_now());
                 if self.obj.spec.retry_unknown_submission == Some(true) {
                     s.state = SubmissionState::Pending;
                     s.submitted_at = None;
@@ -770,13 +770,13 @@ impl Run<'_> {
                 s.message = Some(format!(
                     "accepted, but the response could not be read: {error}"
                 ));
-                s.finished_at = Some(conditions::now());
+                s.finished_at = Some(status_now());
                 CallOutcome::Recorded
             }
             _ => {
                 s.state = SubmissionState::Failed;
                 s.message = Some(format!("rejected: {error}"));
-                s.finished_at = Some(conditions::now());
+                s.finished_at = Some(status_now());
                 CallOutcome::Recorded
             }
         }
@@ -798,7 +798,7 @@ impl Run<'_> {
             let Some(task_id) = s.task_id.clone() else {
                 continue;
             };
-            let delay = plan::poll_delay(age(s.submitted_at.as_ref()));
+            let delay = rules::poll_delay(age(s.submitted_at.as_ref()));
             next = Some(next.map_or(delay, |n| n.min(delay)));
             let key = format!("{uid}/{task_id}");
             let now = Instant::now();
@@ -817,7 +817,7 @@ impl Run<'_> {
                     outcome => {
                         let completion = task.completion_status.clone().unwrap_or_default();
                         s.tenant_status = Some(completion.clone());
-                        s.finished_at = Some(conditions::now());
+                        s.finished_at = Some(status_now());
                         if outcome == TaskOutcome::Succeeded {
                             s.state = SubmissionState::Succeeded;
                             s.message = Some(format!("task {task_id} completed: {completion}"));
@@ -844,7 +844,7 @@ impl Run<'_> {
                 },
                 Err(e) if e.is_not_found() => {
                     s.state = SubmissionState::Submitted;
-                    s.finished_at = Some(conditions::now());
+                    s.finished_at = Some(status_now());
                     s.message = Some(format!(
                         "accepted as task {task_id}, but the tenant reports no status for it, so its outcome is not tracked"
                     ));
@@ -862,7 +862,7 @@ impl Run<'_> {
     /// Phase, completion time and conditions from the submissions; Events on finishing.
     async fn finish_status(&self, status: &mut ProcessingRequestStatus) {
         let generation = self.obj.metadata.generation;
-        let phase = plan::phase(&status.submissions);
+        let phase = rules::phase(&status.submissions);
         status.phase = Some(phase);
         remove_condition(&mut status.conditions, "Blocked");
         if status
@@ -900,7 +900,7 @@ impl Run<'_> {
                         "; calls without a tenant task count as done once submitted"
                     }
                 );
-                status.completion_time.get_or_insert_with(conditions::now);
+                status.completion_time.get_or_insert_with(status_now);
                 set_condition(
                     &mut status.conditions,
                     "Complete",
@@ -922,9 +922,9 @@ impl Run<'_> {
                 }
             }
             Phase::Failed => {
-                let (reason, message) = plan::failure(&status.submissions)
+                let (reason, message) = rules::failure(&status.submissions)
                     .unwrap_or(("Failed", "the request failed".to_string()));
-                status.completion_time.get_or_insert_with(conditions::now);
+                status.completion_time.get_or_insert_with(status_now);
                 mark_failed(status, reason, &message, generation);
                 if !was_finished {
                     self.event(EventType::Warning, reason, &message).await;

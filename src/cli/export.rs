@@ -139,7 +139,7 @@ pub fn manifests_yaml(manifests: &[IdentityProfile]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{ProfilePlan, plan_profile};
+    use crate::controller::profile::diff::{ProfilePlan, plan_profile};
     use isc_client::models::{
         IdentityAttributeConfig, IdentityAttributeTransform, ObjectRef, TransformDefinition,
     };

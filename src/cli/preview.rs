@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::api::IdentityProfile;
 use crate::api::identity_profile::ManagementPolicy;
-use crate::plan::{PlanError, ProfilePlan, plan_profile};
+use crate::controller::profile::diff::{PlanError, ProfilePlan, plan_profile};
 use isc_client::models::IdentityProfile as TenantProfile;
 
 /// Why manifests could not be previewed.

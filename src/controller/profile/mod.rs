@@ -1,5 +1,7 @@
 //! The `IdentityProfile` reconciler: dereference → plan → apply → status.
 
+pub mod diff;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,11 +16,13 @@ use crate::api::identity_profile::{
     DeletionPolicy, ManagementPolicy, PendingCreate, PlannedChange, PlannedOperation, RefreshPolicy,
 };
 use crate::api::{IdentityProfile, IdentityProfileStatus};
-use crate::controller::conditions::{self, FALSE, TRUE, set_condition};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
-use crate::controller::tenants::{TenantHandle, jittered};
-use crate::plan::{ProfilePlan, plan_profile};
+use crate::controller::status::{
+    FALSE, TRUE, find as find_condition, now, remove_condition, set_condition,
+};
+use crate::controller::tenant_pool::{TenantHandle, jittered};
+use diff::{ProfilePlan, plan_profile};
 use isc_client::filter::Filter;
 use isc_client::models::{IdentityProfile as TenantProfile, TaskOutcome};
 use isc_client::{IscError, ListParams};
@@ -190,7 +194,7 @@ async fn apply_inner(
     if let Some(conflict) = find_conflict(obj, ctx) {
         return Err(ReconcileError::Conflict(conflict));
     }
-    conditions::remove_condition(&mut status.conditions, "Conflict");
+    remove_condition(&mut status.conditions, "Conflict");
     let namespace = obj.namespace().unwrap_or_default();
     let (_tenant, handle) = ctx
         .tenants
@@ -225,7 +229,7 @@ async fn apply_inner(
                 mark_pending_create(api, obj, &desired.name).await?;
                 status.pending_create = Some(PendingCreate {
                     name: desired.name.clone(),
-                    since: conditions::now(),
+                    since: now(),
                 });
                 let created = handle.client.create_identity_profile(body).await?;
                 handle.profiles.upsert(&created).await;
@@ -296,7 +300,7 @@ async fn mark_pending_create(
     merge_status(
         api,
         obj,
-        json!({"pendingCreate": {"name": name, "since": conditions::now()}}),
+        json!({"pendingCreate": {"name": name, "since": now()}}),
     )
     .await
 }
@@ -506,7 +510,7 @@ async fn write_status(
     if &new == old {
         return Ok(());
     }
-    new.last_sync_time = Some(conditions::now());
+    new.last_sync_time = Some(now());
     let mut value = serde_json::to_value(&new).expect("status serializes");
     // A merge patch keeps what it does not mention: null out every field that disappeared.
     let previous = serde_json::to_value(old).expect("status serializes");
@@ -525,7 +529,7 @@ async fn cleanup(
 ) -> Result<Action, ReconcileError> {
     let status = obj.status.clone().unwrap_or_default();
     let conflicting =
-        conditions::find(&status.conditions, "Conflict").is_some_and(|c| c.status == TRUE);
+        find_condition(&status.conditions, "Conflict").is_some_and(|c| c.status == TRUE);
     let deletes = obj.spec.deletion_policy == DeletionPolicy::Delete
         && obj.spec.management_policy == ManagementPolicy::Manage
         && !conflicting;

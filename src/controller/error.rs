@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::controller::status::reason;
+
 use isc_client::{ErrorClass, IscError};
 
 /// Why a reconcile did not finish.
@@ -31,6 +33,10 @@ pub enum ReconcileError {
     /// The tenant answered with an error.
     #[error(transparent)]
     Tenant(#[from] IscError),
+    /// A tenant task the operator waited for (a delete) ended with an error; the tenant
+    /// accepted the request, so this is not a refusal.
+    #[error("{0}")]
+    TenantTaskFailed(String),
     /// Not an error: a tenant task is still running (the finalizer must stay until it ends).
     #[error("waiting: {0}")]
     Waiting(String),
@@ -54,23 +60,24 @@ impl ReconcileError {
     /// Short CamelCase reason for conditions and events.
     pub fn reason(&self) -> &'static str {
         match self {
-            ReconcileError::TenantNotFound(_) => "TenantNotFound",
-            ReconcileError::SecretNotFound(_) => "SecretNotFound",
-            ReconcileError::SecretKeyMissing { .. } => "SecretInvalid",
-            ReconcileError::InvalidSpec(_) => "InvalidSpec",
-            ReconcileError::Conflict(_) => "Conflict",
+            ReconcileError::TenantNotFound(_) => reason::TENANT_NOT_FOUND,
+            ReconcileError::SecretNotFound(_) => reason::SECRET_NOT_FOUND,
+            ReconcileError::SecretKeyMissing { .. } => reason::SECRET_INVALID,
+            ReconcileError::InvalidSpec(_) => reason::INVALID_SPEC,
+            ReconcileError::Conflict(_) => reason::CONFLICT,
             ReconcileError::Tenant(e) => match e {
-                IscError::Auth { .. } => "AuthenticationFailed",
+                IscError::Auth { .. } => reason::AUTHENTICATION_FAILED,
                 _ => match e.class() {
-                    ErrorClass::Forbidden => "Forbidden",
-                    ErrorClass::RateLimited => "RateLimited",
-                    ErrorClass::NotFound => "NotFound",
-                    ErrorClass::Permanent => "TenantRejected",
-                    ErrorClass::Transient => "TenantUnavailable",
+                    ErrorClass::Forbidden => reason::FORBIDDEN,
+                    ErrorClass::RateLimited => reason::RATE_LIMITED,
+                    ErrorClass::NotFound => reason::NOT_FOUND,
+                    ErrorClass::Permanent => reason::TENANT_REJECTED,
+                    ErrorClass::Transient => reason::TENANT_UNAVAILABLE,
                 },
             },
-            ReconcileError::Kube(_) => "KubernetesError",
-            ReconcileError::Waiting(_) => "Waiting",
+            ReconcileError::TenantTaskFailed(_) => reason::TENANT_TASK_FAILED,
+            ReconcileError::Kube(_) => reason::KUBERNETES_ERROR,
+            ReconcileError::Waiting(_) => reason::WAITING,
         }
     }
 
@@ -89,7 +96,9 @@ impl ReconcileError {
     /// How the controller should retry.
     pub fn requeue(&self) -> Requeue {
         match self {
-            ReconcileError::InvalidSpec(_) | ReconcileError::Conflict(_) => Requeue::AfterChange,
+            ReconcileError::InvalidSpec(_)
+            | ReconcileError::Conflict(_)
+            | ReconcileError::TenantTaskFailed(_) => Requeue::AfterChange,
             ReconcileError::TenantNotFound(_)
             | ReconcileError::SecretNotFound(_)
             | ReconcileError::SecretKeyMissing { .. } => Requeue::Backoff,

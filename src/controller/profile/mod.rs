@@ -19,7 +19,7 @@ use crate::api::{IdentityProfile, IdentityProfileStatus};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
 use crate::controller::status::{
-    FALSE, TRUE, find as find_condition, now, remove_condition, set_condition,
+    FALSE, TRUE, find_condition, now, remove_condition, set_condition,
 };
 use crate::controller::tenant_pool::{TenantHandle, jittered};
 use diff::{ProfilePlan, plan_profile};

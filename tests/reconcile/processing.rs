@@ -1,0 +1,3 @@
+//! Reconciler tests of the processing controller.
+
+use crate::env::TestEnv;

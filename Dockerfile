@@ -4,7 +4,12 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
-RUN cargo build --release --locked --bin isc-operator
+# The workspace manifest names every member (and the test targets), so they come along; only
+# the operator binary is built and copied: the simulator (crates/isc-sim) is not in the image.
+COPY crates ./crates
+COPY tests ./tests
+COPY examples ./examples
+RUN cargo build --release --locked -p isc-operator --bin isc-operator
 
 # glibc and CA certificates, no shell, runs as uid 65532 (matches the Deployment).
 FROM gcr.io/distroless/cc-debian12:nonroot

@@ -134,8 +134,9 @@ fn multipart_fields(content_type: &str, body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `POST /oauth/token`: client credentials from the form body, multipart body or query string.
-pub(crate) fn token(state: &mut State, req: &Req, notes: &mut Notes) -> HandlerResult {
+/// The token request's form fields (urlencoded or multipart); journals them with the secret
+/// redacted.
+fn form_fields(req: &Req, notes: &mut Notes) -> Vec<(String, String)> {
     let content_type = req.header("content-type").unwrap_or_default();
     let body_fields: Vec<(String, String)> =
         if req.content_type().as_deref() == Some("multipart/form-data") {
@@ -159,6 +160,12 @@ pub(crate) fn token(state: &mut State, req: &Req, notes: &mut Notes) -> HandlerR
         }
         notes.journal_body = Some(Value::Object(recorded));
     }
+    body_fields
+}
+
+/// `POST /oauth/token`: client credentials from the form body, multipart body or query string.
+pub(crate) fn token(state: &mut State, req: &Req, notes: &mut Notes) -> HandlerResult {
+    let body_fields = form_fields(req, notes);
     let param = |key: &str| {
         body_fields
             .iter()

@@ -17,6 +17,7 @@ mod faults;
 mod journal;
 pub mod legacy_filter;
 pub mod patch;
+pub mod query;
 mod ratelimit;
 mod routes;
 mod seed;

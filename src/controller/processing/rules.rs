@@ -276,6 +276,7 @@ pub fn failure(submissions: &[Submission]) -> Option<(&'static str, String)> {
 mod tests {
     use super::*;
     use crate::api::processing_request::IdentityAttribute;
+    use isc_sim::query::FilterExt;
     use proptest::prelude::*;
 
     fn ids(n: usize) -> Vec<String> {

@@ -10,14 +10,12 @@ use isc_client::models::{IdentityProfile, ObjectRef};
 use isc_client::{
     ErrorClass, IdentityDefaultFilter, IscError, ListParams, RateLimit, TenantClient,
 };
-use serde_json::{Value, json};
+use isc_sim::JournalEntry;
+use serde_json::json;
 use support::*;
 
-fn statuses(entries: &[Value]) -> Vec<u64> {
-    entries
-        .iter()
-        .map(|e| e["status"].as_u64().unwrap())
-        .collect()
+fn statuses(entries: &[JournalEntry]) -> Vec<u16> {
+    entries.iter().map(|e| e.status).collect()
 }
 
 /// A user-context client for the simulator with its own client-side rate limit.
@@ -56,7 +54,7 @@ async fn token_is_fetched_once_for_concurrent_callers_and_refreshed_before_expir
     let mut config = sim_config();
     config.token_ttl = Duration::from_secs(2);
     let sim = start_sim(config).await;
-    let admin = Admin::new(&sim);
+    let admin = SimAdmin::new(&sim);
     // A generous client-side limit, so the 20 calls go out at once and timing is about tokens only.
     let client = client_with_limit(&sim, 1000, Duration::from_secs(10));
 
@@ -96,14 +94,14 @@ async fn token_is_fetched_once_for_concurrent_callers_and_refreshed_before_expir
 #[tokio::test]
 async fn a_401_refreshes_the_token_once_and_retries() {
     let sim = start_sim(sim_config()).await;
-    let admin = Admin::new(&sim);
+    let admin = SimAdmin::new(&sim);
     let client = user_client(&sim);
     client
         .list_identity_profiles(&ListParams::default())
         .await
         .unwrap();
     admin
-        .fault(
+        .add_fault(
             json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 1, "status": 401}),
         )
         .await;
@@ -116,7 +114,7 @@ async fn a_401_refreshes_the_token_once_and_retries() {
 
     // A credential the tenant keeps rejecting surfaces as an error after one refresh, not a loop.
     admin
-        .fault(
+        .add_fault(
             json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 5, "status": 401}),
         )
         .await;
@@ -157,10 +155,10 @@ async fn bad_credentials_fail_with_a_clear_error_that_hides_the_secret() {
 #[tokio::test]
 async fn a_429_waits_for_retry_after_and_succeeds() {
     let sim = start_sim(sim_config()).await;
-    let admin = Admin::new(&sim);
+    let admin = SimAdmin::new(&sim);
     let client = user_client(&sim);
     admin
-        .fault(json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 1, "status": 429, "retryAfter": 1}))
+        .add_fault(json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 1, "status": 429, "retryAfter": 1}))
         .await;
     let started = Instant::now();
     client
@@ -181,10 +179,10 @@ async fn a_429_waits_for_retry_after_and_succeeds() {
 #[tokio::test]
 async fn a_5xx_burst_is_retried_for_idempotent_calls() {
     let sim = start_sim(sim_config()).await;
-    let admin = Admin::new(&sim);
+    let admin = SimAdmin::new(&sim);
     let client = user_client(&sim);
     admin
-        .fault(
+        .add_fault(
             json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 3, "status": 503}),
         )
         .await;
@@ -198,7 +196,7 @@ async fn a_5xx_burst_is_retried_for_idempotent_calls() {
     // A burst longer than the retry budget surfaces as a transient error.
     admin.clear_journal().await;
     admin
-        .fault(json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 20, "status": 500}))
+        .add_fault(json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 20, "status": 500}))
         .await;
     let err = client
         .list_identity_profiles(&ListParams::default())
@@ -207,20 +205,20 @@ async fn a_5xx_burst_is_retried_for_idempotent_calls() {
     assert_eq!(err.status(), Some(500));
     assert_eq!(err.class(), ErrorClass::Transient);
     assert_eq!(admin.api_calls().await.len(), 5, "1 try + 4 retries");
-    admin.post("/__sim/reset", json!({})).await;
+    admin.reset().await;
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_post_that_creates_is_never_retried_blindly() {
     let sim = start_sim(sim_config()).await;
-    let admin = Admin::new(&sim);
+    let admin = SimAdmin::new(&sim);
     let client = user_client(&sim);
     let source = first_source();
     admin.clear_journal().await;
 
     admin
-        .fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "count": 1, "status": 503}))
+        .add_fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "count": 1, "status": 503}))
         .await;
     let err = client
         .create_identity_profile(&profile("No Retry", &source))
@@ -231,12 +229,12 @@ async fn a_post_that_creates_is_never_retried_blindly() {
         .api_calls()
         .await
         .into_iter()
-        .filter(|e| e["method"] == "POST")
+        .filter(|e| e.method == "POST")
         .collect();
     assert_eq!(posts.len(), 1, "exactly one POST");
 
     admin
-        .fault(json!({"method": "POST", "path": "/v2024/identities/process", "count": 1, "status": 500}))
+        .add_fault(json!({"method": "POST", "path": "/v2024/identities/process", "count": 1, "status": 500}))
         .await;
     let ids = vec![first_identity_id(&client).await];
     let err = client.process_identities(&ids).await.unwrap_err();
@@ -245,7 +243,7 @@ async fn a_post_that_creates_is_never_retried_blindly() {
         .api_calls()
         .await
         .into_iter()
-        .filter(|e| e["operationId"] == "startIdentityProcessing")
+        .filter(|e| e.operation_id.as_deref() == Some("startIdentityProcessing"))
         .count();
     assert_eq!(process_calls, 1);
     sim.shutdown().await;
@@ -271,13 +269,13 @@ async fn first_identity_id(client: &TenantClient) -> String {
 #[tokio::test]
 async fn a_dropped_connection_is_retried_when_safe_and_reported_as_unknown_otherwise() {
     let sim = start_sim(sim_config()).await;
-    let admin = Admin::new(&sim);
+    let admin = SimAdmin::new(&sim);
     let client = user_client(&sim);
     let source = first_source();
     admin.clear_journal().await;
 
     admin
-        .fault(
+        .add_fault(
             json!({"method": "GET", "path": "/v2024/identity-profiles", "count": 1, "drop": true}),
         )
         .await;
@@ -289,7 +287,7 @@ async fn a_dropped_connection_is_retried_when_safe_and_reported_as_unknown_other
 
     admin.clear_journal().await;
     admin
-        .fault(
+        .add_fault(
             json!({"method": "POST", "path": "/v2024/identity-profiles", "count": 1, "drop": true}),
         )
         .await;
@@ -306,7 +304,7 @@ async fn a_dropped_connection_is_retried_when_safe_and_reported_as_unknown_other
 #[tokio::test]
 async fn a_filter_value_with_quotes_and_spaces_round_trips() {
     let sim = start_sim(sim_config()).await;
-    let admin = Admin::new(&sim);
+    let admin = SimAdmin::new(&sim);
     let client = user_client(&sim);
     let source = first_source();
     let tricky = r#"Ann "the boss" O'Neil & Co #1 \ 50% off"#;
@@ -331,7 +329,7 @@ async fn a_filter_value_with_quotes_and_spaces_round_trips() {
     assert_eq!(found[0].name, tricky);
     let sent = admin.api_calls().await;
     assert_eq!(
-        sent[0]["query"]["filters"],
+        sent[0].query["filters"],
         json!(r#"name eq "Ann \"the boss\" O'Neil & Co #1 \\ 50% off""#)
     );
     sim.shutdown().await;
@@ -340,7 +338,7 @@ async fn a_filter_value_with_quotes_and_spaces_round_trips() {
 #[tokio::test]
 async fn paging_follows_offsets_until_a_short_page() {
     let sim = start_sim(sim_config()).await;
-    let admin = Admin::new(&sim);
+    let admin = SimAdmin::new(&sim);
     let client = user_client(&sim);
     let page = client
         .list_identities(
@@ -372,7 +370,7 @@ async fn paging_follows_offsets_until_a_short_page() {
         .api_calls()
         .await
         .iter()
-        .map(|e| e["query"]["offset"].as_str().unwrap().to_string())
+        .map(|e| e.query["offset"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(offsets, vec!["0", "250"]);
     sim.shutdown().await;
@@ -381,7 +379,7 @@ async fn paging_follows_offsets_until_a_short_page() {
 #[tokio::test]
 async fn experimental_endpoints_get_the_header() {
     let sim = start_sim(sim_config()).await;
-    let admin = Admin::new(&sim);
+    let admin = SimAdmin::new(&sim);
     let client = user_client(&sim);
     let id = first_identity_id(&client).await;
     admin.clear_journal().await;
@@ -393,11 +391,11 @@ async fn experimental_endpoints_get_the_header() {
     client.synchronize_identity_attributes(&id).await.unwrap();
     for entry in admin.api_calls().await {
         assert_eq!(
-            entry["headers"]["x-sailpoint-experimental"], "true",
-            "{entry}"
+            entry.headers["x-sailpoint-experimental"], "true",
+            "{entry:?}"
         );
         assert!(
-            entry["headers"].get("authorization").is_none(),
+            entry.headers.get("authorization").is_none(),
             "journal hides the token"
         );
     }
@@ -429,7 +427,7 @@ async fn the_rate_limiter_keeps_a_burst_of_500_calls_under_the_tenant_limit() {
     let mut config = sim_config();
     config.rate_limit = Some((100, Duration::from_secs(1)));
     let sim = start_sim(config).await;
-    let admin = Admin::new(&sim);
+    let admin = SimAdmin::new(&sim);
     let client = client_with_limit(&sim, 95, Duration::from_secs(1));
     let calls = (0..500).map(|_| {
         let c = client.clone();
@@ -445,7 +443,7 @@ async fn the_rate_limiter_keeps_a_burst_of_500_calls_under_the_tenant_limit() {
     assert!(results.iter().all(Result::is_ok), "every call succeeds");
     let api = admin.api_calls().await;
     assert_eq!(api.len(), 500);
-    let limited = api.iter().filter(|e| e["status"] == 429).count();
+    let limited = api.iter().filter(|e| e.status == 429).count();
     assert_eq!(limited, 0, "the simulator never had to rate limit");
     assert_eq!(client.stats().rate_limited, 0);
     sim.shutdown().await;

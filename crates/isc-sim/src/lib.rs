@@ -24,6 +24,7 @@ mod seed;
 mod server;
 mod state;
 mod tasks;
+pub mod testing;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -19,6 +19,39 @@ pub enum ErrorClass {
     RateLimited,
 }
 
+impl ErrorClass {
+    /// The class of an error status from the tenant; the one place statuses are classified.
+    pub fn of_status(status: u16) -> ErrorClass {
+        match status {
+            403 => ErrorClass::Forbidden,
+            404 => ErrorClass::NotFound,
+            429 => ErrorClass::RateLimited,
+            500.. => ErrorClass::Transient,
+            _ => ErrorClass::Permanent,
+        }
+    }
+}
+
+/// What a failed call that creates or triggers something (a submission) did at the tenant.
+///
+/// A controller that must not trigger work twice records each submission by this outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubmissionOutcome {
+    /// The tenant did not act on the request: it was refused before processing (429, or a 401
+    /// after the token refresh), the token could not be obtained, or the connection was never
+    /// made. Sending it again later is safe.
+    NotSent,
+    /// The tenant may or may not have acted on it (a 5xx, or the response was lost).
+    /// Sending it again may repeat the work.
+    Unknown,
+    /// The tenant accepted it (2xx) but the answer could not be read, so there is nothing to
+    /// follow up on.
+    AcceptedUnreadable,
+    /// The request was refused as wrong (another 4xx), or the client refused to send it
+    /// (invalid request or configuration). Sending the same again cannot succeed.
+    Rejected,
+}
+
 /// An error talking to an ISC tenant. Never carries a secret or token.
 #[derive(Debug, thiserror::Error)]
 pub enum IscError {
@@ -150,21 +183,15 @@ impl IscError {
         }
     }
 
-    /// True for a 404 from the tenant.
+    /// True for a 404 from the tenant's API (not from the token endpoint).
     pub fn is_not_found(&self) -> bool {
-        self.status() == Some(404)
+        self.class() == ErrorClass::NotFound
     }
 
     /// How a caller should react.
     pub fn class(&self) -> ErrorClass {
         match self {
-            IscError::Api { status, .. } => match status {
-                403 => ErrorClass::Forbidden,
-                404 => ErrorClass::NotFound,
-                429 => ErrorClass::RateLimited,
-                500.. => ErrorClass::Transient,
-                _ => ErrorClass::Permanent,
-            },
+            IscError::Api { status, .. } => ErrorClass::of_status(*status),
             IscError::Auth { status, .. } if *status >= 500 => ErrorClass::Transient,
             IscError::Auth { .. } => ErrorClass::Permanent,
             IscError::RateLimited { .. } => ErrorClass::RateLimited,
@@ -190,5 +217,177 @@ impl IscError {
                 ..
             }
         )
+    }
+
+    /// What a failed submission (a call that creates or triggers work) did at the tenant; see
+    /// [`SubmissionOutcome`]. Meant for calls that are not resent blindly, whose transport
+    /// errors carry `outcome_unknown`.
+    pub fn submission_outcome(&self) -> SubmissionOutcome {
+        match self {
+            IscError::RateLimited { .. } | IscError::Auth { .. } => SubmissionOutcome::NotSent,
+            IscError::Transport {
+                outcome_unknown, ..
+            } => {
+                if *outcome_unknown {
+                    SubmissionOutcome::Unknown
+                } else {
+                    SubmissionOutcome::NotSent
+                }
+            }
+            // A 401 is final only after the client refreshed the token: never processed.
+            IscError::Api { status: 401, .. } => SubmissionOutcome::NotSent,
+            IscError::Api { .. } => match self.class() {
+                ErrorClass::RateLimited => SubmissionOutcome::NotSent,
+                ErrorClass::Transient => SubmissionOutcome::Unknown,
+                _ => SubmissionOutcome::Rejected,
+            },
+            IscError::Decode { .. } => SubmissionOutcome::AcceptedUnreadable,
+            IscError::InvalidRequest(_) | IscError::Config(_) => SubmissionOutcome::Rejected,
+        }
+    }
+
+    /// True when the tenant certainly did not act on the request, so sending it again is safe.
+    pub fn is_definitely_not_sent(&self) -> bool {
+        self.submission_outcome() == SubmissionOutcome::NotSent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16) -> IscError {
+        IscError::Api {
+            method: "POST".into(),
+            path: "/v2024/identities/process".into(),
+            status,
+            detail_code: None,
+            tracking_id: None,
+            message: "m".into(),
+        }
+    }
+
+    fn transport(outcome_unknown: bool) -> IscError {
+        IscError::Transport {
+            method: "POST".into(),
+            path: "/p".into(),
+            message: "connection failed".into(),
+            outcome_unknown,
+        }
+    }
+
+    fn auth(status: u16) -> IscError {
+        IscError::Auth {
+            token_url: "https://t/oauth/token".into(),
+            status,
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn statuses_are_classified() {
+        for (status, class) in [
+            (400, ErrorClass::Permanent),
+            (401, ErrorClass::Permanent),
+            (403, ErrorClass::Forbidden),
+            (404, ErrorClass::NotFound),
+            (409, ErrorClass::Permanent),
+            (429, ErrorClass::RateLimited),
+            (500, ErrorClass::Transient),
+            (503, ErrorClass::Transient),
+        ] {
+            assert_eq!(ErrorClass::of_status(status), class, "{status}");
+            assert_eq!(api(status).class(), class, "{status}");
+        }
+    }
+
+    #[test]
+    fn errors_without_a_tenant_status_are_classified() {
+        assert_eq!(auth(401).class(), ErrorClass::Permanent);
+        assert_eq!(auth(503).class(), ErrorClass::Transient);
+        assert_eq!(transport(true).class(), ErrorClass::Transient);
+        let limited = IscError::RateLimited {
+            method: "GET".into(),
+            path: "/p".into(),
+            retry_after: Some(Duration::from_secs(7)),
+        };
+        assert_eq!(limited.class(), ErrorClass::RateLimited);
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(limited.status(), Some(429));
+        assert_eq!(IscError::Config("x".into()).class(), ErrorClass::Permanent);
+    }
+
+    #[test]
+    fn only_the_api_answers_not_found() {
+        assert!(api(404).is_not_found());
+        assert!(!api(403).is_not_found());
+        assert!(
+            !auth(404).is_not_found(),
+            "a missing token endpoint is not a missing object"
+        );
+    }
+
+    #[test]
+    fn submission_outcomes() {
+        use SubmissionOutcome::*;
+        let limited = IscError::RateLimited {
+            method: "POST".into(),
+            path: "/p".into(),
+            retry_after: None,
+        };
+        let decode = IscError::Decode {
+            method: "POST".into(),
+            path: "/p".into(),
+            message: "eof".into(),
+        };
+        for (error, outcome) in [
+            (limited, NotSent),
+            (auth(401), NotSent),
+            (auth(503), NotSent),
+            (transport(false), NotSent),
+            (api(401), NotSent),
+            (api(429), NotSent),
+            (transport(true), Unknown),
+            (api(500), Unknown),
+            (api(502), Unknown),
+            (decode, AcceptedUnreadable),
+            (api(400), Rejected),
+            (api(403), Rejected),
+            (api(404), Rejected),
+            (api(409), Rejected),
+            (IscError::InvalidRequest("x".into()), Rejected),
+            (IscError::Config("x".into()), Rejected),
+        ] {
+            assert_eq!(error.submission_outcome(), outcome, "{error}");
+            assert_eq!(
+                error.is_definitely_not_sent(),
+                outcome == NotSent,
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_possibly_processed_transport_error_has_an_unknown_outcome() {
+        assert!(transport(true).outcome_unknown());
+        assert!(!transport(false).outcome_unknown());
+        assert!(!api(500).outcome_unknown());
+    }
+
+    #[test]
+    fn error_bodies_keep_detail_code_and_tracking_id() {
+        let body = br#"{"detailCode":"400.1 Bad Request Content","trackingId":"t-1","messages":[{"locale":"en-US","localeOrigin":"DEFAULT","text":"bad name"}]}"#;
+        let e = IscError::from_response("POST", "/p", 400, body);
+        let text = e.to_string();
+        assert!(text.contains("bad name"), "{text}");
+        assert!(
+            text.contains("[detailCode: 400.1 Bad Request Content]"),
+            "{text}"
+        );
+        assert!(text.contains("[trackingId: t-1]"), "{text}");
+        let e = IscError::from_response("GET", "/p", 401, br#"{"error":"JWT expired"}"#);
+        assert!(e.to_string().contains("JWT expired"), "{e}");
+        let e = IscError::from_response("GET", "/p", 502, b"");
+        assert!(e.to_string().contains("no error message"), "{e}");
     }
 }

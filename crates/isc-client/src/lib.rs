@@ -1,8 +1,22 @@
 //! The ISC tenant client: OAuth client credentials, a rate limiter, bounded retries and typed
 //! calls. Reconcilers use [`TenantClient`] and never build HTTP requests themselves.
 //!
-//! The wire types and the filter builder come from `isc-wire` and are re-exported here, so a
-//! caller needs only this crate.
+//! # Layers
+//! A call passes through these layers, each in its own module under [`client`]:
+//! 1. **auth**: an OAuth2 client-credentials token, cached and refreshed before it expires
+//!    (and once after a 401), one refresh at a time;
+//! 2. **rate limiter**: a GCRA quota ([`RateLimit`]) that keeps every clone of a client under
+//!    the tenant gateway's limit;
+//! 3. **executor**: [`TenantClient::execute`] sends one [`ApiRequest`] and, after a failure,
+//!    asks the pure [`client::decide_retry`] whether and when to send it again ([`RetryPolicy`]:
+//!    429s after `Retry-After`, 5xx and transport errors only when the call is safe to resend);
+//! 4. **typed calls** ([`api`]): one method per endpoint (identity profiles, identities and
+//!    their processing, tasks, the legacy `cc` refresh), returning the wire models.
+//!
+//! Every failure is an [`IscError`]; [`IscError::class`] says how to react (wait, back off,
+//! give up) and [`IscError::submission_outcome`] whether a call that triggers work may have
+//! run. The wire types and the filter builder come from `isc-wire` and are re-exported here, so
+//! a caller needs only this crate.
 
 pub mod api;
 pub mod client;
@@ -10,6 +24,6 @@ pub mod error;
 
 pub use api::{IdentityDefaultFilter, ListParams, Page};
 pub use client::{ApiRequest, RateLimit, RetryPolicy, TenantClient, TenantClientConfig};
-pub use error::{ErrorClass, IscError};
+pub use error::{ErrorClass, IscError, SubmissionOutcome};
 pub use isc_wire::filter::{self, Filter};
 pub use isc_wire::models;

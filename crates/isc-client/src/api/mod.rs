@@ -1,0 +1,134 @@
+//! Typed calls for the endpoints the operator uses, on top of [`TenantClient::execute`]: one
+//! file per area (identity profiles, identities and their processing, tasks, the legacy `cc`
+//! API). This module holds what they share: list parameters, paging and id checks.
+
+mod identities;
+mod identity_profiles;
+mod legacy;
+mod tasks;
+
+use crate::client::{ApiRequest, TenantClient};
+use crate::error::IscError;
+use crate::filter::Filter;
+
+/// Largest page the list endpoints return.
+pub const MAX_PAGE_SIZE: u32 = 250;
+/// Most ids `POST /identities/process` takes in one call.
+pub const MAX_PROCESS_IDS: usize = 250;
+
+/// Collection parameters of a list call.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    /// `filters=`; rendered from a tree so values are always escaped.
+    pub filter: Option<Filter>,
+    /// `sorters=`, e.g. `name,-priority`.
+    pub sorters: Option<String>,
+    /// Page size (1..=250).
+    pub limit: Option<u32>,
+    /// Records to skip.
+    pub offset: Option<u32>,
+    /// Ask for `X-Total-Count`.
+    pub count: bool,
+}
+
+impl ListParams {
+    fn apply(&self, mut req: ApiRequest) -> ApiRequest {
+        if let Some(f) = &self.filter {
+            req = req.query("filters", f);
+        }
+        if let Some(s) = &self.sorters {
+            req = req.query("sorters", s);
+        }
+        if let Some(l) = self.limit {
+            req = req.query("limit", l);
+        }
+        if let Some(o) = self.offset {
+            req = req.query("offset", o);
+        }
+        if self.count {
+            req = req.query("count", true);
+        }
+        req
+    }
+}
+
+/// One page of a list call.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The records.
+    pub items: Vec<T>,
+    /// `X-Total-Count`, when asked for.
+    pub total: Option<u64>,
+}
+
+/// `defaultFilter` of `GET /identities`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdentityDefaultFilter {
+    /// Only correlated identities (the API's default).
+    #[default]
+    CorrelatedOnly,
+    /// Every identity.
+    None,
+}
+
+fn profile_path(id: &str) -> Result<String, IscError> {
+    Ok(format!("/v2024/identity-profiles/{}", path_segment(id)?))
+}
+
+/// Rejects ids that would change the path, so an id from a manifest cannot address another
+/// endpoint.
+fn path_segment(id: &str) -> Result<&str, IscError> {
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(IscError::InvalidRequest(format!(
+            "{id:?} is not a valid tenant object id"
+        )));
+    }
+    Ok(id)
+}
+
+impl TenantClient {
+    async fn list_page<T: serde::de::DeserializeOwned>(
+        &self,
+        req: ApiRequest,
+    ) -> Result<Page<T>, IscError> {
+        let response = self.execute(&req).await?;
+        let items = response.parse(req.method().as_str(), req.path())?;
+        Ok(Page {
+            items,
+            total: response.total_count,
+        })
+    }
+
+    /// Follows `offset` until a short page, so callers see every record exactly once.
+    async fn list_all<T, F>(&self, params: &ListParams, make: F) -> Result<Vec<T>, IscError>
+    where
+        T: serde::de::DeserializeOwned,
+        F: Fn(&ListParams) -> ApiRequest,
+    {
+        let limit = params
+            .limit
+            .unwrap_or(MAX_PAGE_SIZE)
+            .clamp(1, MAX_PAGE_SIZE);
+        let mut out = Vec::new();
+        let mut offset = params.offset.unwrap_or(0);
+        loop {
+            let page_params = ListParams {
+                limit: Some(limit),
+                offset: Some(offset),
+                count: false,
+                ..params.clone()
+            };
+            let page: Page<T> = self.list_page(make(&page_params)).await?;
+            let n = page.items.len() as u32;
+            out.extend(page.items);
+            if n < limit {
+                return Ok(out);
+            }
+            offset += limit;
+        }
+    }
+}

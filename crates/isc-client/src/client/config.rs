@@ -1,0 +1,111 @@
+//! What a client needs to talk to one tenant with one credential.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use super::observe::CallObserver;
+use super::rate_limit::RateLimit;
+use super::retry::RetryPolicy;
+use crate::error::IscError;
+
+/// Everything needed to talk to one tenant with one credential.
+#[derive(Clone)]
+pub struct TenantClientConfig {
+    /// Base URL, e.g. `https://acme.api.identitynow.com` (no `/v2024`).
+    pub base_url: Url,
+    /// OAuth client id (not secret, but not logged either).
+    pub client_id: String,
+    /// OAuth client secret.
+    pub client_secret: SecretString,
+    /// Client-side rate limit shared by every clone.
+    pub rate_limit: RateLimit,
+    /// Retry behaviour.
+    pub retry: RetryPolicy,
+    /// Timeout of one HTTP attempt.
+    pub request_timeout: Duration,
+    /// Extra PEM CA bundle to trust (for tenants behind a private CA or a test proxy).
+    pub ca_bundle_pem: Option<Vec<u8>>,
+    /// Told about every HTTP attempt (metrics).
+    pub observer: Option<Arc<dyn CallObserver>>,
+}
+
+impl std::fmt::Debug for TenantClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantClientConfig")
+            .field("base_url", &self.base_url.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("rate_limit", &self.rate_limit)
+            .field("retry", &self.retry)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TenantClientConfig {
+    /// A config with default limits.
+    pub fn new(
+        base_url: &str,
+        client_id: &str,
+        client_secret: SecretString,
+    ) -> Result<Self, IscError> {
+        let mut base_url = Url::parse(base_url)
+            .map_err(|e| IscError::Config(format!("base URL {base_url:?}: {e}")))?;
+        if !matches!(base_url.scheme(), "http" | "https") {
+            return Err(IscError::Config(format!(
+                "base URL must be http(s), got {}",
+                base_url.scheme()
+            )));
+        }
+        if !base_url.path().ends_with('/') {
+            let path = format!("{}/", base_url.path());
+            base_url.set_path(&path);
+        }
+        Ok(TenantClientConfig {
+            base_url,
+            client_id: client_id.to_string(),
+            client_secret,
+            rate_limit: RateLimit::default(),
+            retry: RetryPolicy::default(),
+            request_timeout: Duration::from_secs(30),
+            ca_bundle_pem: None,
+            observer: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        let config = TenantClientConfig::new(
+            "https://acme.api.identitynow.com",
+            "client-1",
+            SecretString::from("s3cr3t-value"),
+        )
+        .unwrap();
+        let text = format!("{config:?}");
+        assert!(!text.contains("s3cr3t-value"), "{text}");
+        let client = crate::TenantClient::new(config).unwrap();
+        assert!(!format!("{client:?}").contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn config_rejects_non_http_urls() {
+        let err = TenantClientConfig::new("ftp://x", "c", SecretString::from("s")).unwrap_err();
+        assert!(err.to_string().contains("http"), "{err}");
+    }
+
+    #[test]
+    fn the_base_url_always_ends_with_a_slash() {
+        let config =
+            TenantClientConfig::new("https://acme.example/prefix", "c", SecretString::from("s"))
+                .unwrap();
+        assert_eq!(config.base_url.as_str(), "https://acme.example/prefix/");
+    }
+}

@@ -288,14 +288,42 @@ fn plan_attribute_config(
     ops
 }
 
+/// A desired profile that passed [`DesiredProfile::validate`], so planning it cannot fail:
+/// a reconcile validates once and may then plan against more than one observation.
+#[derive(Debug, Clone, Copy)]
+pub struct ValidProfile<'a>(&'a DesiredProfile);
+
+impl DesiredProfile {
+    /// Validates once; the result plans without checking again.
+    pub fn validated(&self) -> Result<ValidProfile<'_>, PlanError> {
+        self.validate()?;
+        Ok(ValidProfile(self))
+    }
+}
+
+impl<'a> ValidProfile<'a> {
+    /// The validated desired profile.
+    pub fn desired(&self) -> &'a DesiredProfile {
+        self.0
+    }
+
+    /// Plans what to do, given the observed tenant profile (`None` = it does not exist).
+    pub fn plan(&self, observed: Option<&IdentityProfile>) -> ProfilePlan {
+        plan_valid(self.0, observed)
+    }
+}
+
 /// Plans what to do, given the observed tenant profile (`None` = it does not exist).
 pub fn plan_profile(
     desired: &DesiredProfile,
     observed: Option<&IdentityProfile>,
 ) -> Result<ProfilePlan, PlanError> {
-    desired.validate()?;
+    Ok(desired.validated()?.plan(observed))
+}
+
+fn plan_valid(desired: &DesiredProfile, observed: Option<&IdentityProfile>) -> ProfilePlan {
     let Some(observed) = observed else {
-        return Ok(ProfilePlan::Create(Box::new(desired.to_create_body())));
+        return ProfilePlan::Create(Box::new(desired.to_create_body()));
     };
     let mut first = Vec::new();
     plan_scalars(desired, observed, &mut first);
@@ -319,11 +347,11 @@ pub fn plan_profile(
             steps.push(first);
         }
     }
-    Ok(if steps.is_empty() {
+    if steps.is_empty() {
         ProfilePlan::Nothing
     } else {
         ProfilePlan::Patch(steps)
-    })
+    }
 }
 
 /// True when one PATCH body touches both fields the tenant refuses to change together.

@@ -1,0 +1,135 @@
+//! Apply: the tenant writes of one reconcile under `managementPolicy: Manage`.
+//!
+//! - Create: the `pendingCreate` marker is written to status first (write-ahead), so a crash
+//!   between the POST and the final status write is resolved by a lookup, never a second POST.
+//! - Patch: planned again against a fresh GET (the shared list may be up to half a resync old),
+//!   then sent step by step; the source step before the attribute-config step.
+//! - `refreshPolicy: OnChange`: identities are processed once per generation the operator wrote.
+//!
+//! Every created or patched profile is put into the tenant's shared list, so lookups of other
+//! objects see it before the next list call.
+
+use crate::api::IdentityProfile;
+use crate::api::identity_profile::{PendingCreate, RefreshPolicy};
+use crate::controller::error::ReconcileError;
+use crate::controller::status::now;
+use crate::controller::tenant_pool::TenantHandle;
+use isc_client::models::IdentityProfile as TenantProfile;
+
+use super::StoredStatus;
+use super::diff::{ProfilePlan, ValidProfile};
+use super::observe::Observation;
+use super::status::changed_generation;
+
+/// What a reconcile did; after an error, what it did before the error. The status is computed
+/// from it (see `status.rs`).
+#[derive(Debug, Default)]
+pub(super) struct Outcome {
+    /// No other object manages the same tenant profile.
+    pub conflict_free: bool,
+    /// The tenant profile as last seen (after the writes, if any).
+    pub tenant_profile: Option<TenantProfile>,
+    /// The plan left unsent (`managementPolicy: Observe`); `None` when everything was applied.
+    pub unapplied: Option<ProfilePlan>,
+    /// An existing tenant profile was taken over.
+    pub adopted: bool,
+    /// The tenant profile was created.
+    pub created: bool,
+    /// PATCH calls sent.
+    pub patch_calls: usize,
+    /// Every planned write was sent (at least one): the tenant reflects this generation.
+    pub wrote_changes: bool,
+    /// The tenant profile was found or created: a `pendingCreate` marker is obsolete.
+    pub create_resolved: bool,
+    /// Identity processing was started.
+    pub processing_started: bool,
+}
+
+/// Makes the tenant match `plan`, recording progress in `outcome` as it goes.
+pub(super) async fn apply(
+    obj: &IdentityProfile,
+    desired: ValidProfile<'_>,
+    plan: ProfilePlan,
+    observation: Observation,
+    stored: &mut StoredStatus<'_>,
+    outcome: &mut Outcome,
+) -> Result<(), ReconcileError> {
+    let tenant = observation.tenant;
+    let mut current = observation.tenant_profile;
+    match plan {
+        ProfilePlan::Create(body) => {
+            write_pending_create_marker(stored, &desired.desired().name).await?;
+            let created = tenant.client.create_identity_profile(&body).await?;
+            tenant.profiles.upsert(&created).await;
+            outcome.created = true;
+            outcome.wrote_changes = true;
+            current = Some(created);
+        }
+        ProfilePlan::Patch(_) => {
+            let id = current
+                .as_ref()
+                .and_then(|p| p.id.clone())
+                .ok_or_else(|| ReconcileError::InvalidSpec("tenant profile has no id".into()))?;
+            current = Some(patch(desired, &tenant, &id, outcome).await?);
+        }
+        ProfilePlan::Nothing => {}
+    }
+    outcome.create_resolved = true;
+    outcome.tenant_profile = current;
+    start_processing_if_needed(obj, &tenant, stored, outcome).await
+}
+
+/// Records the create-pending marker before the POST, so a crash cannot cause a duplicate.
+async fn write_pending_create_marker(
+    stored: &mut StoredStatus<'_>,
+    name: &str,
+) -> Result<(), ReconcileError> {
+    let mut marked = stored.current().clone();
+    marked.pending_create = Some(PendingCreate {
+        name: name.to_string(),
+        since: now(),
+    });
+    stored.write(&marked).await?;
+    Ok(())
+}
+
+/// Plans again against a fresh GET and sends the PATCH calls in order; returns the profile as
+/// the tenant answered the last call.
+async fn patch(
+    desired: ValidProfile<'_>,
+    tenant: &TenantHandle,
+    id: &str,
+    outcome: &mut Outcome,
+) -> Result<TenantProfile, ReconcileError> {
+    let mut current = tenant.client.get_identity_profile(id).await?;
+    if let ProfilePlan::Patch(steps) = desired.plan(Some(&current)) {
+        for step in &steps {
+            current = tenant.client.update_identity_profile(id, step).await?;
+            tenant.profiles.upsert(&current).await;
+            outcome.patch_calls += 1;
+        }
+        outcome.wrote_changes = true;
+    }
+    Ok(current)
+}
+
+/// Under `refreshPolicy: OnChange`, processes the profile's identities when the tenant asks for
+/// it and the operator wrote a change that was not processed yet.
+async fn start_processing_if_needed(
+    obj: &IdentityProfile,
+    tenant: &TenantHandle,
+    stored: &StoredStatus<'_>,
+    outcome: &mut Outcome,
+) -> Result<(), ReconcileError> {
+    let changed = changed_generation(obj, stored.current(), outcome);
+    let profile = outcome.tenant_profile.as_ref();
+    let wanted = obj.spec.refresh_policy == RefreshPolicy::OnChange
+        && profile.is_some_and(|p| p.identity_refresh_required)
+        && changed.is_some()
+        && stored.current().processed_generation != changed;
+    if let Some(id) = profile.and_then(|p| p.id.as_deref()).filter(|_| wanted) {
+        tenant.client.process_identity_profile(id).await?;
+        outcome.processing_started = true;
+    }
+    Ok(())
+}

@@ -1,0 +1,2 @@
+//! Unit tests of the pure status computation.
+use super::*;

@@ -120,6 +120,18 @@ pub mod reason {
     pub const KUBERNETES_ERROR: &str = "KubernetesError";
     /// Not an error: waiting for a tenant task.
     pub const WAITING: &str = "Waiting";
+
+    // Why a processing request could not be resolved (nothing was sent).
+    /// The identity filter matched no identity.
+    pub const NO_MATCHING_IDENTITIES: &str = "NoMatchingIdentities";
+    /// Some listed identity ids do not exist on the tenant.
+    pub const IDENTITIES_NOT_FOUND: &str = "IdentitiesNotFound";
+    /// The selection is larger than one request may handle.
+    pub const TOO_MANY_IDENTITIES: &str = "TooManyIdentities";
+    /// The target does not fit the request (e.g. a profile of another tenant).
+    pub const INVALID_TARGET: &str = "InvalidTarget";
+    /// An id is not a plain tenant id.
+    pub const INVALID_IDENTITY_ID: &str = "InvalidIdentityId";
 }
 
 /// Sets (or adds) condition `type_`, keeping `lastTransitionTime` unless the status changes.

@@ -1,0 +1,65 @@
+//! State of the processing controller shared by every reconcile of the process.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::gate::SyncGate;
+
+/// Poll times older than this are forgotten (a task is polled at least every few seconds).
+const POLL_MEMORY: Duration = Duration::from_secs(600);
+
+/// Process-wide state of the processing controller.
+#[derive(Debug, Default)]
+pub struct ProcessingState {
+    /// Spaces attribute syncs of one identity across all requests.
+    pub sync_gate: SyncGate,
+    /// When each followed task was last asked about, so event-triggered reconciles do not
+    /// poll the tenant more often than the backoff allows.
+    polls: Mutex<HashMap<String, Instant>>,
+}
+
+impl ProcessingState {
+    /// Whether the task under `key` may be asked about at `now`, `delay` after the last time.
+    pub(super) fn poll_due(&self, key: &str, delay: Duration, now: Instant) -> bool {
+        let polls = self.polls.lock().expect("polls lock");
+        polls
+            .get(key)
+            .is_none_or(|last| now.saturating_duration_since(*last) >= delay)
+    }
+
+    /// Records that the task under `key` was asked about at `now`.
+    pub(super) fn polled(&self, key: String, now: Instant) {
+        let mut polls = self.polls.lock().expect("polls lock");
+        polls.retain(|_, t| now.saturating_duration_since(*t) < POLL_MEMORY);
+        polls.insert(key, now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_is_polled_again_only_after_the_delay() {
+        let state = ProcessingState::default();
+        let t0 = Instant::now();
+        let delay = Duration::from_secs(2);
+        assert!(state.poll_due("uid/t1", delay, t0), "never polled");
+        state.polled("uid/t1".into(), t0);
+        assert!(!state.poll_due("uid/t1", delay, t0 + Duration::from_secs(1)));
+        assert!(state.poll_due("uid/t1", delay, t0 + delay));
+        assert!(state.poll_due("uid/t2", delay, t0), "other task");
+    }
+
+    #[test]
+    fn old_poll_times_are_forgotten() {
+        let state = ProcessingState::default();
+        let t0 = Instant::now();
+        state.polled("uid/old".into(), t0);
+        state.polled("uid/new".into(), t0 + POLL_MEMORY);
+        let polls = state.polls.lock().unwrap();
+        assert!(!polls.contains_key("uid/old"));
+        assert!(polls.contains_key("uid/new"));
+    }
+}

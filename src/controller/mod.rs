@@ -1,4 +1,20 @@
 //! The reconcilers and the loop that runs them (`isc-operator run`).
+//!
+//! Every reconcile flows one way (see `DESIGN.md`):
+//!
+//! ```text
+//! dereference (Tenant, Secret, tenant state: reads only, from shared caches)
+//!   ─▶ plan    (pure: desired spec × observed tenant object)
+//!   ─▶ apply   (tenant calls; skipped under Observe; write-ahead marker first)
+//!   ─▶ status  (computed from what was applied; written only when it changed)
+//! ```
+//!
+//! - [`profile`]: `IdentityProfile`, one file per step;
+//! - [`processing`]: `ProcessingRequest`;
+//! - [`tenant`]: `Tenant` (the credential works);
+//! - shared: [`context`] (clients, tenant pool, Events, backoff), [`error`] (one error type,
+//!   classified into a reason and a retry policy), [`status`] (condition and reason constants,
+//!   the one status-write helper), [`tenant_pool`], [`metrics`].
 
 pub mod context;
 pub mod error;
@@ -25,7 +41,9 @@ use error::{ReconcileError, Requeue};
 /// (Tenants and Secrets are not all watched, so a fix there is picked up by this).
 const AFTER_CHANGE_RECHECK: std::time::Duration = std::time::Duration::from_secs(300);
 
-fn error_policy<K: Resource<DynamicType = ()>>(
+/// How long the controller waits after a failed reconcile: per the error's [`Requeue`]
+/// (a user change, the tenant's `Retry-After`, or per-object exponential backoff).
+pub fn error_policy<K: Resource<DynamicType = ()>>(
     obj: Arc<K>,
     error: &ReconcileError,
     ctx: Arc<Context>,

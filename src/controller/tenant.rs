@@ -1,17 +1,21 @@
 //! The `Tenant` reconciler: proves the credential works (`Ready`) and reports why not.
+//!
+//! Dereference (Tenant + Secret through the tenant pool) → one token request → status: `Ready`
+//! with `TokenObtained`, or `False` with the error's reason. Status is written and a Warning
+//! Event published only when the status changed, so a steady Tenant costs no Kubernetes write.
 
 use std::sync::Arc;
 
-use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
-use serde_json::json;
 
 use crate::api::Tenant;
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
-use crate::controller::status::{FALSE, TRUE, set_condition};
+use crate::controller::status::{
+    FALSE, TRUE, WriteGuard, condition, patch_status, reason, set_condition,
+};
 use crate::controller::tenant_pool::jittered;
 
 /// Controller entry point for one `Tenant`.
@@ -31,14 +35,16 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
         Ok::<_, ReconcileError>(handle.resync)
     }
     .await;
+    let conditions = &mut status.conditions;
     let outcome = match result {
         Ok(resync) => {
+            let message = "obtained an access token with the configured credential";
             set_condition(
-                &mut status.conditions,
-                "Ready",
+                conditions,
+                condition::READY,
                 TRUE,
-                "TokenObtained",
-                "obtained an access token with the configured credential",
+                reason::TOKEN_OBTAINED,
+                message,
                 generation,
             );
             ctx.forget_failures(tenant.as_ref());
@@ -46,34 +52,28 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
         }
         Err(e) => {
             set_condition(
-                &mut status.conditions,
-                "Ready",
+                conditions,
+                condition::READY,
                 FALSE,
                 e.reason(),
                 e.message(),
                 generation,
             );
             if status != old {
-                ctx.publish(
-                    tenant.as_ref(),
-                    EventType::Warning,
-                    e.reason(),
-                    "Connect",
-                    &e.message(),
-                )
-                .await;
+                let event = EventType::Warning;
+                ctx.publish(tenant.as_ref(), event, e.reason(), "Connect", &e.message())
+                    .await;
             }
             Err(e)
         }
     };
-    if status != old {
-        let patch = json!({"status": status});
-        api.patch_status(
-            &tenant.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await?;
-    }
+    patch_status(
+        &api,
+        &tenant.name_any(),
+        Some(&old),
+        &status,
+        WriteGuard::None,
+    )
+    .await?;
     outcome
 }

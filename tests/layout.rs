@@ -38,7 +38,10 @@ fn no_source_file_is_over_500_lines() {
     let too_long: Vec<String> = files
         .iter()
         .filter_map(|f| {
-            let lines = std::fs::read_to_string(f).expect("read source").lines().count();
+            let lines = std::fs::read_to_string(f)
+                .expect("read source")
+                .lines()
+                .count();
             (lines > MAX_LINES).then(|| format!("{} ({lines} lines)", f.display()))
         })
         .collect();
@@ -59,7 +62,10 @@ fn the_operator_does_not_depend_on_the_simulator() {
         "isc-sim must stay a dev-dependency of the operator"
     );
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     for file in files {
         let text = std::fs::read_to_string(&file).expect("read source");
         assert!(

@@ -132,3 +132,38 @@ impl TenantClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use reqwest::Method;
+
+    use super::*;
+
+    #[test]
+    fn ids_that_would_change_the_path_are_refused() {
+        for bad in ["", "../x", "a/b", "a?b", "a b", "%2e%2e", "a#b"] {
+            assert!(
+                matches!(path_segment(bad), Err(IscError::InvalidRequest(_))),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(path_segment("ef38-f943_47e9").unwrap(), "ef38-f943_47e9");
+        assert_eq!(profile_path("p1").unwrap(), "/v2024/identity-profiles/p1");
+    }
+
+    #[test]
+    fn list_params_become_query_parameters() {
+        let params = ListParams {
+            filter: Some(Filter::eq("name", "HR")),
+            sorters: Some("name".into()),
+            limit: Some(10),
+            offset: Some(20),
+            count: true,
+        };
+        let req = params.apply(ApiRequest::new(Method::GET, "/v2024/identity-profiles"));
+        let keys: Vec<_> = req.query_pairs().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["filters", "sorters", "limit", "offset", "count"]);
+        let req = ListParams::default().apply(ApiRequest::new(Method::GET, "/x"));
+        assert_eq!(req.query_pairs().count(), 0);
+    }
+}

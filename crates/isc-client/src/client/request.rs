@@ -100,6 +100,11 @@ impl ApiRequest {
         &self.path
     }
 
+    /// Query parameters in the order they were added (not yet URL-encoded).
+    pub fn query_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.query.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Declares the call safe to repeat, so 5xx and transport errors are retried.
     pub fn idempotent(mut self, idempotent: bool) -> Self {
         self.idempotent = idempotent;

@@ -115,7 +115,10 @@ mod tests {
                 status,
             });
         }
-        metrics.reconcile_error("IdentityProfile", "Conflict");
+        metrics.reconcile_error(
+            "IdentityProfile",
+            crate::controller::status::reason::CONFLICT,
+        );
         let text = metrics.encode();
         assert!(
             text.contains(r#"isc_operator_tenant_requests_total{tenant="ns/demo",method="GET",route="/v2024/identity-profiles",status="200"} 2"#),

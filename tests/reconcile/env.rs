@@ -2,11 +2,12 @@
 //! API holding a `Tenant` and its Secret, and the operator's shared context.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use isc_operator::api::{IdentityProfile, ProcessingRequest, Tenant};
 use isc_operator::controller::context::Context;
 use isc_operator::controller::metrics::Metrics;
+use isc_operator::controller::processing::gate::{SYNC_MARGIN, SYNC_WINDOW, SyncGate};
 use isc_sim::{JournalEntry, RunningSimulator, SimConfig};
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::reflector::{self, store::Writer};
@@ -81,6 +82,13 @@ impl TestEnv {
         let mut ctx = Context::new(kube.client(), store, None, Arc::new(Metrics::default()));
         // Short bounds keep error-path tests fast; the values themselves are not under test.
         ctx.backoff = (Duration::from_millis(10), Duration::from_millis(100));
+        // A test's operator has no predecessor whose attribute syncs it must wait out: the
+        // gate keeps its real spacing but opens at once.
+        let spacing = SYNC_WINDOW + SYNC_MARGIN;
+        let opened = Instant::now()
+            .checked_sub(spacing)
+            .unwrap_or_else(Instant::now);
+        ctx.processing.sync_gate = SyncGate::new(spacing, opened);
         TestEnv {
             sim,
             kube,

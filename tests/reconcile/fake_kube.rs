@@ -55,6 +55,9 @@ struct State {
     next_version: u64,
     /// Paths of objects whose next status patch answers 409 (a simulated racing writer).
     conflict_once: Vec<String>,
+    /// Paths of objects whose next status patch finds the status changed by another writer
+    /// (this merge patch applied first, `resourceVersion` bumped) and answers 409.
+    race_once: Vec<(String, Value)>,
 }
 
 /// The mocked API server; clone it freely (all clones share one state).
@@ -151,6 +154,20 @@ impl FakeKube {
         state.conflict_once.push(object_path::<K>(namespace, name));
     }
 
+    /// Makes the next status patch of this object lose a race: another writer first merges
+    /// `status_patch` into the status (a new `resourceVersion`), then the patch answers 409.
+    pub fn race_next_status_write<K: Resource<DynamicType = ()>>(
+        &self,
+        namespace: &str,
+        name: &str,
+        status_patch: Value,
+    ) {
+        let mut state = self.state.lock().expect("state");
+        state
+            .race_once
+            .push((object_path::<K>(namespace, name), status_patch));
+    }
+
     /// Every request made so far, oldest first.
     pub fn requests(&self) -> Vec<KubeRequest> {
         self.state.lock().expect("state").requests.clone()
@@ -245,6 +262,14 @@ impl State {
         content_type: Option<&str>,
         body: &Value,
     ) -> Response<Body> {
+        if subresource && let Some(i) = self.race_once.iter().position(|(k, _)| k == key) {
+            let (_, status_patch) = self.race_once.remove(i);
+            if let Some(mut obj) = self.objects.get(key).cloned() {
+                json_patch::merge(&mut obj["status"], &status_patch);
+                self.bump(&mut obj);
+                self.objects.insert(key.to_string(), obj);
+            }
+        }
         let Some(mut obj) = self.objects.get(key).cloned() else {
             return status_reply(404, "NotFound", &format!("{key} not found"));
         };

@@ -1,3 +1,0 @@
-//! Reconciler tests of the processing controller.
-
-use crate::env::TestEnv;

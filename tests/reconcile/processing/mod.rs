@@ -1,0 +1,116 @@
+//! Reconciler tests of the processing controller: one reconcile at a time, asserting on the
+//! status patches (each guarded by `resourceVersion`), the Events, and the tenant calls in the
+//! simulator's journal.
+
+mod actions;
+mod failures;
+mod once;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use isc_operator::api::processing_request::{Submission, SubmissionState};
+use isc_operator::api::{ProcessingRequest, ProcessingRequestStatus};
+use isc_operator::controller::error::ReconcileError;
+use isc_operator::controller::processing;
+use isc_operator::controller::status::find_condition;
+use isc_sim::JournalEntry;
+use kube::runtime::controller::Action;
+
+use crate::env::{TENANT, TestEnv, manifest};
+
+/// The seed's identity ids (`Seed::builtin`: 300 identities).
+pub fn seed_id(i: usize) -> String {
+    format!("2c9180857a1b4c2d{i:016x}")
+}
+
+/// A ProcessingRequest manifest; `spec` lines are indented by two spaces.
+pub fn request(name: &str, spec: &str) -> ProcessingRequest {
+    manifest(&format!(
+        "apiVersion: isc.identitynow.dev/v1alpha1\nkind: ProcessingRequest\nmetadata:\n  name: {name}\nspec:\n  tenantRef:\n    name: {TENANT}\n{spec}"
+    ))
+}
+
+/// Spec lines of a `ProcessIdentities` request for these ids.
+pub fn process_ids(ids: &[String]) -> String {
+    format!(
+        "  action: ProcessIdentities\n  identities:\n    ids: [{}]\n",
+        quoted(ids)
+    )
+}
+
+/// `"a", "b"`.
+pub fn quoted(ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| format!("{id:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A world whose tenant tasks complete at once.
+pub async fn fast_env() -> TestEnv {
+    TestEnv::with_config(|c| c.task_duration = Duration::ZERO).await
+}
+
+/// One reconcile of the request as stored now.
+pub async fn reconcile(env: &TestEnv, name: &str) -> Result<Action, ReconcileError> {
+    let obj = env.request(name).expect("request exists");
+    processing::reconcile(Arc::new(obj), Arc::clone(&env.ctx)).await
+}
+
+/// The status as stored now.
+pub fn status(env: &TestEnv, name: &str) -> ProcessingRequestStatus {
+    env.request(name)
+        .and_then(|r| r.status)
+        .expect("request has a status")
+}
+
+/// `(status, reason)` of condition `type_`; panics when it is missing.
+pub fn condition(status: &ProcessingRequestStatus, type_: &str) -> (String, String) {
+    let c = find_condition(&status.conditions, type_)
+        .unwrap_or_else(|| panic!("condition {type_} missing: {status:#?}"));
+    (c.status.clone(), c.reason.clone())
+}
+
+/// Journal entries of one tenant operation (e.g. `startIdentityProcessing`).
+pub async fn calls(env: &TestEnv, operation: &str) -> Vec<JournalEntry> {
+    env.journal()
+        .await
+        .into_iter()
+        .filter(|e| e.operation_id.as_deref() == Some(operation))
+        .collect()
+}
+
+/// Every status patch made so far carried a `resourceVersion` precondition.
+pub fn assert_status_writes_guarded(env: &TestEnv) {
+    let patches = env.kube.status_patches();
+    assert!(!patches.is_empty(), "no status patch at all");
+    for patch in patches {
+        assert!(
+            patch["metadata"]["resourceVersion"].is_string(),
+            "unguarded status write: {patch}"
+        );
+    }
+}
+
+/// A resolved request whose submissions are in `states` (ids `seed_id(0..)`), as a previous
+/// reconcile (or a previous operator process) left it.
+pub fn resolved(name: &str, spec: &str, states: &[SubmissionState]) -> ProcessingRequest {
+    let mut obj = request(name, spec);
+    let submissions = states
+        .iter()
+        .enumerate()
+        .map(|(i, state)| {
+            let mut s = Submission::pending(vec![seed_id(i)], None);
+            s.state = *state;
+            s
+        })
+        .collect();
+    obj.status = Some(ProcessingRequestStatus {
+        phase: Some(isc_operator::api::processing_request::Phase::Running),
+        submissions,
+        start_time: Some(isc_operator::controller::status::now()),
+        ..Default::default()
+    });
+    obj
+}

@@ -1,6 +1,6 @@
 //! The `isc-operator` binary: clear errors on bad input, and no simulator inside.
 
-mod support;
+use isc_sim::testing as support;
 
 use std::process::Command;
 
@@ -48,13 +48,12 @@ fn plan_previews_changes_without_writing_and_signals_them_in_the_exit_code() {
         .build()
         .unwrap();
     let sim = rt.block_on(support::start_sim(support::sim_config()));
-    let admin = support::Admin::new(&sim);
+    let admin = support::SimAdmin::new(&sim);
     let source = isc_sim::Seed::builtin().sources[0].id.clone();
-    rt.block_on(admin.post(
-        "/__sim/identity-profiles",
-        serde_json::json!({"name": "Staff", "description": "old",
-            "authoritativeSource": {"type": "SOURCE", "id": source, "name": "HR"}}),
-    ));
+    rt.block_on(
+        admin.put_profile(serde_json::json!({"name": "Staff", "description": "old",
+            "authoritativeSource": {"type": "SOURCE", "id": source, "name": "HR"}})),
+    );
     rt.block_on(admin.clear_journal());
     let dir = std::env::temp_dir().join(format!("isc-plan-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -126,7 +125,7 @@ fn plan_previews_changes_without_writing_and_signals_them_in_the_exit_code() {
     let writes: Vec<_> = rt
         .block_on(admin.api_calls())
         .into_iter()
-        .filter(|e| e["method"] != "GET")
+        .filter(|e| e.method != "GET")
         .collect();
     assert!(writes.is_empty(), "plan never writes: {writes:?}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,15 +1,17 @@
 //! End to end on a real kube-apiserver: `kubectl apply` of real manifests, the operator binary,
 //! and the simulator as the tenant. Every claim is checked on the simulator's journal.
 
-mod support;
+pub mod support;
 
 use std::time::Duration;
 
+use isc_sim::JournalEntry;
 use serde_json::{Value, json};
 use support::e2e::*;
 
-fn ops(entry: &Value) -> Vec<(String, String)> {
-    entry["body"]
+fn ops(entry: &JournalEntry) -> Vec<(String, String)> {
+    entry
+        .body
         .as_array()
         .map(|ops| {
             ops.iter()
@@ -24,10 +26,10 @@ fn ops(entry: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn count_op(entries: &[Value], operation: &str) -> usize {
+fn count_op(entries: &[JournalEntry], operation: &str) -> usize {
     entries
         .iter()
-        .filter(|e| e["operationId"] == operation)
+        .filter(|e| e.operation_id.as_deref() == Some(operation))
         .count()
 }
 
@@ -137,11 +139,8 @@ async fn an_existing_profile_is_adopted_without_a_create() {
     env.apply_tenant(2).await;
     let existing = env
         .admin
-        .post(
-            "/__sim/identity-profiles",
-            json!({"name": "Adopted", "description": "made in the UI",
-                   "authoritativeSource": {"type": "SOURCE", "id": SOURCE_EMPLOYEES, "name": "HR Employees"}}),
-        )
+        .put_profile(json!({"name": "Adopted", "description": "made in the UI",
+                   "authoritativeSource": {"type": "SOURCE", "id": SOURCE_EMPLOYEES, "name": "HR Employees"}}))
         .await;
     let id = existing["id"]
         .as_str()
@@ -194,9 +193,12 @@ async fn spec_edits_cause_minimal_patches_and_steady_state_costs_nothing() {
     env.wait_ready("staff").await;
     let writes = env.tenant_writes().await;
     assert_eq!(writes.len(), 1, "{writes:?}");
-    assert_eq!(writes[0]["operationId"], "updateIdentityProfile");
     assert_eq!(
-        writes[0]["body"],
+        writes[0].operation_id.as_deref(),
+        Some("updateIdentityProfile")
+    );
+    assert_eq!(
+        writes[0].body,
         json!([{"op": "replace", "path": "/description", "value": "second"}])
     );
 
@@ -225,7 +227,7 @@ async fn spec_edits_cause_minimal_patches_and_steady_state_costs_nothing() {
         "{:?}",
         writes[1]
     );
-    assert!(writes.iter().all(|w| w["status"] == 200), "{writes:?}");
+    assert!(writes.iter().all(|w| w.status == 200), "{writes:?}");
     let tenant = env.tenant_profiles().await;
     assert_eq!(tenant[0]["authoritativeSource"]["id"], SOURCE_CONTRACTORS);
 
@@ -249,7 +251,7 @@ async fn spec_edits_cause_minimal_patches_and_steady_state_costs_nothing() {
         .resource_version;
     assert_eq!(version, after, "no status write in steady state");
     let calls = env.admin.api_calls().await;
-    let writes: Vec<_> = calls.iter().filter(|e| e["method"] != "GET").collect();
+    let writes: Vec<_> = calls.iter().filter(|e| e.method != "GET").collect();
     assert!(writes.is_empty(), "steady state wrote: {writes:?}");
     let lists = count_op(&calls, "listIdentityProfiles");
     assert!(
@@ -291,7 +293,7 @@ async fn a_change_made_in_the_tenant_is_corrected_at_the_next_resync() {
     let writes = env.tenant_writes().await;
     assert_eq!(writes.len(), 1, "{writes:?}");
     assert_eq!(
-        writes[0]["body"],
+        writes[0].body,
         json!([{"op": "replace", "path": "/description", "value": "from git"}])
     );
     env.wait_for("DriftCorrected event", Duration::from_secs(10), || async {
@@ -309,11 +311,8 @@ async fn observe_shows_the_plan_and_never_writes() {
     let env = Env::new("observe").await;
     env.apply_tenant(2).await;
     env.admin
-        .post(
-            "/__sim/identity-profiles",
-            json!({"name": "Watched", "description": "old",
-                   "authoritativeSource": {"type": "SOURCE", "id": SOURCE_EMPLOYEES, "name": "HR Employees"}}),
-        )
+        .put_profile(json!({"name": "Watched", "description": "old",
+                   "authoritativeSource": {"type": "SOURCE", "id": SOURCE_EMPLOYEES, "name": "HR Employees"}}))
         .await;
     env.admin.clear_journal().await;
     env.apply(&profile_yaml(
@@ -385,7 +384,10 @@ async fn orphan_leaves_the_tenant_profile_and_delete_removes_it_after_its_task()
     assert_success(&out, "delete removed");
     let writes = env.tenant_writes().await;
     assert_eq!(writes.len(), 1, "{writes:?}");
-    assert_eq!(writes[0]["operationId"], "deleteIdentityProfile");
+    assert_eq!(
+        writes[0].operation_id.as_deref(),
+        Some("deleteIdentityProfile")
+    );
     let calls = env.admin.api_calls().await;
     assert!(
         count_op(&calls, "getTaskStatus") >= 1,
@@ -492,13 +494,13 @@ async fn malformed_manifests_are_rejected_naming_the_field() {
 async fn rate_limits_and_server_errors_still_converge_without_duplicates() {
     let env = Env::new("faults").await;
     env.admin
-        .fault(json!({"method": "GET", "path": "/v2024/identity-profiles*", "count": 2, "status": 429, "retryAfter": 1}))
+        .add_fault(json!({"method": "GET", "path": "/v2024/identity-profiles*", "count": 2, "status": 429, "retryAfter": 1}))
         .await;
     env.admin
-        .fault(json!({"method": "GET", "path": "/v2024/identity-profiles*", "count": 6, "status": 503}))
+        .add_fault(json!({"method": "GET", "path": "/v2024/identity-profiles*", "count": 6, "status": 503}))
         .await;
     env.admin
-        .fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "count": 2, "status": 502}))
+        .add_fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "count": 2, "status": 502}))
         .await;
     env.apply_tenant(2).await;
     env.apply(&profile_yaml("staff", "Staff", &employees("resilient")))
@@ -511,14 +513,14 @@ async fn rate_limits_and_server_errors_still_converge_without_duplicates() {
         "{tenant:?}"
     );
     let calls = env.admin.api_calls().await;
-    assert!(calls.iter().any(|e| e["status"] == 429), "429s were served");
-    assert!(calls.iter().any(|e| e["status"] == 503), "503s were served");
+    assert!(calls.iter().any(|e| e.status == 429), "429s were served");
+    assert!(calls.iter().any(|e| e.status == 503), "503s were served");
     let creates: Vec<_> = calls
         .iter()
-        .filter(|e| e["operationId"] == "createIdentityProfile")
+        .filter(|e| e.operation_id.as_deref() == Some("createIdentityProfile"))
         .collect();
     assert_eq!(
-        creates.iter().filter(|e| e["status"] == 201).count(),
+        creates.iter().filter(|e| e.status == 201).count(),
         1,
         "{creates:?}"
     );
@@ -530,7 +532,7 @@ async fn a_crash_between_create_and_status_write_leaves_one_profile() {
     env.apply_tenant(2).await;
     // The tenant creates the profile, then holds the answer; the operator dies meanwhile.
     env.admin
-        .fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "count": 1, "delayAfterMs": 5000}))
+        .add_fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "count": 1, "delayAfterMs": 5000}))
         .await;
     env.apply(&profile_yaml("staff", "Staff", &employees("once")))
         .await;
@@ -802,15 +804,12 @@ async fn exported_manifests_are_adopted_without_a_single_write() {
         ("Contractors #2", SOURCE_CONTRACTORS),
     ] {
         env.admin
-            .post(
-                "/__sim/identity-profiles",
-                json!({"name": name, "description": "made in the UI", "priority": 3,
+            .put_profile(json!({"name": name, "description": "made in the UI", "priority": 3,
                        "owner": {"type": "IDENTITY", "id": "2c9180857a1b4c2d0000000000000001", "name": "Owner"},
                        "authoritativeSource": {"type": "SOURCE", "id": source, "name": "src"},
                        "identityAttributeConfig": {"enabled": true, "attributeTransforms": [
                            {"identityAttributeName": "email", "transformDefinition": {"type": "accountAttribute",
-                            "attributes": {"attributeName": "email", "sourceId": source}}}]}}),
-            )
+                            "attributes": {"attributeName": "email", "sourceId": source}}}]}}))
             .await;
     }
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_isc-operator"))

@@ -2,15 +2,16 @@
 //! binary, and the simulator as the tenant. Every claim about tenant calls is checked on the
 //! simulator's journal, with exact counts.
 
-mod support;
+pub mod support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use isc_operator::api::ProcessingRequest;
 use isc_operator::api::processing_request::{Phase, SubmissionState};
+use isc_sim::JournalEntry;
 use kube::Api;
-use serde_json::{Value, json};
+use serde_json::json;
 use support::e2e::*;
 
 const LONG: Duration = Duration::from_secs(90);
@@ -84,26 +85,23 @@ fn condition<'a>(
         .unwrap_or_else(|| panic!("condition {type_} missing: {:#?}", r.status))
 }
 
-async fn calls(env: &Env, operation: &str) -> Vec<Value> {
+async fn calls(env: &Env, operation: &str) -> Vec<JournalEntry> {
     env.admin
         .api_calls()
         .await
         .into_iter()
-        .filter(|e| e["operationId"] == operation)
+        .filter(|e| e.operation_id.as_deref() == Some(operation))
         .collect()
 }
 
 /// The tenant never ran a full refresh, and never answered an attribute sync with 429.
 async fn assert_tenant_safe(env: &Env) {
     let journal = env.admin.journal().await;
-    let full: Vec<&Value> = journal
-        .iter()
-        .filter(|e| e["flags"]["fullRefresh"] == true)
-        .collect();
+    let full: Vec<&JournalEntry> = journal.iter().filter(|e| e.flags.full_refresh).collect();
     assert!(full.is_empty(), "a full refresh happened: {full:?}");
-    let early: Vec<&Value> = journal
+    let early: Vec<&JournalEntry> = journal
         .iter()
-        .filter(|e| e["flags"]["syncWithinWindow"] == true)
+        .filter(|e| e.flags.sync_within_window)
         .collect();
     assert!(
         early.is_empty(),
@@ -117,24 +115,21 @@ async fn add_identities(env: &Env, n: usize) -> Vec<String> {
     for i in 0..n {
         let id = format!("b0b0b0b0b0b0b0b0{i:016x}");
         env.admin
-            .post(
-                "/__sim/identities",
-                json!({
+            .put_identity(json!({
                     "id": id,
                     "name": format!("Bulk {i:03}"),
                     "alias": format!("bulk.{i:03}"),
                     "email": format!("bulk.{i:03}@example.com"),
                     "sourceId": SOURCE_EMPLOYEES,
-                }),
-            )
+            }))
             .await;
         ids.push(id);
     }
     ids
 }
 
-fn body_ids(entry: &Value) -> Vec<String> {
-    entry["body"]["identityIds"]
+fn body_ids(entry: &JournalEntry) -> Vec<String> {
+    entry.body["identityIds"]
         .as_array()
         .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
         .unwrap_or_default()
@@ -176,30 +171,19 @@ async fn six_hundred_ids_are_verified_then_sent_in_three_chunks_and_followed_to_
     assert_eq!(sizes, vec![250, 250, 100]);
     let sent: Vec<String> = posts.iter().flat_map(body_ids).collect();
     assert_eq!(sent, ids, "every id exactly once, in order");
-    assert!(posts.iter().all(|p| p["status"] == 202));
+    assert!(posts.iter().all(|p| p.status == 202));
     // Verification: `id in (...)` over all identities, 100 ids per lookup.
     let lookups = calls(&env, "listIdentities").await;
     assert_eq!(lookups.len(), 6, "{lookups:?}");
     assert!(lookups.iter().all(|l| {
-        l["query"]["defaultFilter"] == "NONE"
-            && l["query"]["filters"]
-                .as_str()
-                .unwrap()
-                .starts_with("id in (")
+        l.query["defaultFilter"] == "NONE"
+            && l.query["filters"].as_str().unwrap().starts_with("id in (")
     }));
     // Each task was followed through task-status until it completed.
     let polled: BTreeSet<String> = calls(&env, "getTaskStatus")
         .await
         .iter()
-        .map(|e| {
-            e["path"]
-                .as_str()
-                .unwrap()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .to_string()
-        })
+        .map(|e| e.path.rsplit('/').next().unwrap().to_string())
         .collect();
     let tasks: BTreeSet<String> = status
         .submissions
@@ -239,11 +223,14 @@ async fn a_filter_is_resolved_across_pages_and_an_empty_match_sends_nothing() {
     assert_eq!(lists.len(), 2, "two pages: {lists:?}");
     let offsets: Vec<&str> = lists
         .iter()
-        .map(|l| l["query"]["offset"].as_str().unwrap())
+        .map(|l| l.query["offset"].as_str().unwrap())
         .collect();
     assert_eq!(offsets, vec!["0", "250"]);
-    assert!(lists.iter().all(|l| l["query"]["filters"] == r#"alias sw "bulk.""#
-        && l["query"]["limit"] == "250"));
+    assert!(
+        lists
+            .iter()
+            .all(|l| l.query["filters"] == r#"alias sw "bulk.""# && l.query["limit"] == "250")
+    );
     let posts = calls(&env, "startIdentityProcessing").await;
     assert_eq!(posts.len(), 2, "{posts:?}");
     let sent: BTreeSet<String> = posts.iter().flat_map(body_ids).collect();
@@ -306,7 +293,7 @@ async fn the_legacy_refresh_gets_a_filter_built_from_verified_ids_never_user_tex
     assert_eq!(status.identity_count, Some(expected.len() as i64));
     let refreshes = calls(&env, "refreshIdentities").await;
     assert_eq!(refreshes.len(), 1, "{refreshes:?}");
-    let body = &refreshes[0]["body"];
+    let body = &refreshes[0].body;
     let filter = body["filter"].as_str().unwrap();
     let mut in_filter: Vec<String> = filter
         .split(" || ")
@@ -326,10 +313,7 @@ async fn the_legacy_refresh_gets_a_filter_built_from_verified_ids_never_user_tex
         json!({"correlateEntitlements": true, "promoteAttributes": true, "refreshManagerStatus": false,
                "synchronizeAttributes": false, "pruneIdentities": false, "provision": false})
     );
-    assert_eq!(
-        refreshes[0]["responseBody"]["identityCount"],
-        expected.len()
-    );
+    assert_eq!(refreshes[0].response_body["identityCount"], expected.len());
     assert_eq!(status.submissions[0].state, SubmissionState::Succeeded);
 
     // Listed ids that do not all exist: Failed, nothing sent.
@@ -404,10 +388,7 @@ async fn a_profile_is_processed_by_reference_or_by_id_once() {
     assert_eq!(condition(&failed, "Failed").reason, "ProfileNotFound");
     let posts = calls(&env, "syncIdentityProfile").await;
     assert_eq!(posts.len(), 2, "{posts:?}");
-    let paths: BTreeSet<String> = posts
-        .iter()
-        .map(|p| p["path"].as_str().unwrap().to_string())
-        .collect();
+    let paths: BTreeSet<String> = posts.iter().map(|p| p.path.clone()).collect();
     assert_eq!(
         paths,
         BTreeSet::from([
@@ -455,15 +436,12 @@ async fn attribute_syncs_from_two_requests_respect_the_ten_second_rule() {
     }
     let syncs = calls(&env, "synchronizeAttributesForIdentity").await;
     assert_eq!(syncs.len(), 4, "{syncs:?}");
-    assert!(
-        syncs.iter().all(|e| e["status"] == 202),
-        "no 429: {syncs:?}"
-    );
+    assert!(syncs.iter().all(|e| e.status == 202), "no 429: {syncs:?}");
     for id in &ids {
         let times: Vec<chrono::DateTime<chrono::FixedOffset>> = syncs
             .iter()
-            .filter(|e| e["path"].as_str().unwrap().contains(id.as_str()))
-            .map(|e| chrono::DateTime::parse_from_rfc3339(e["time"].as_str().unwrap()).unwrap())
+            .filter(|e| e.path.contains(id.as_str()))
+            .map(|e| chrono::DateTime::parse_from_rfc3339(&e.time).unwrap())
             .collect();
         assert_eq!(times.len(), 2, "{id}");
         let gap = (times[1] - times[0]).num_milliseconds();
@@ -476,7 +454,7 @@ async fn attribute_syncs_from_two_requests_respect_the_ten_second_rule() {
 async fn a_failing_task_fails_the_request() {
     let env = env("pr-taskfail").await;
     env.admin
-        .fault(
+        .add_fault(
             json!({"method": "POST", "path": "/v2024/identities/process", "taskOutcome": "ERROR"}),
         )
         .await;
@@ -506,7 +484,7 @@ async fn a_failing_task_fails_the_request() {
 /// it, and returns once the request finished.
 async fn kill_during_submission(env: &mut Env, name: &str, extra_spec: &str) -> ProcessingRequest {
     env.admin
-        .fault(
+        .add_fault(
             json!({"method": "POST", "path": "/v2024/identities/process", "delayAfterMs": 30000}),
         )
         .await;

@@ -1,6 +1,5 @@
 //! End-to-end environment: one real control plane per test process (CRDs installed once),
 //! and per test a namespace, an in-process simulator and an operator process.
-#![allow(dead_code)]
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -8,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use isc_operator::api::{IdentityProfile, Tenant};
-use isc_sim::RunningSimulator;
+use isc_sim::{JournalEntry, RunningSimulator};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams, PostParams};
@@ -17,7 +16,7 @@ use kube::{Client, Config};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use super::{Admin, USER_CLIENT_ID, USER_CLIENT_SECRET, sim_config};
+use super::{SimAdmin, USER_CLIENT_ID, USER_CLIENT_SECRET, sim_config};
 use kube_testenv::ControlPlane;
 
 const BIN: &str = env!("CARGO_BIN_EXE_isc-operator");
@@ -131,7 +130,7 @@ pub struct Env {
     pub cp: &'static ControlPlane,
     pub ns: String,
     pub sim: RunningSimulator,
-    pub admin: Admin,
+    pub admin: SimAdmin,
     pub kube: Client,
     pub operator: Option<Operator>,
     dir: PathBuf,
@@ -177,7 +176,7 @@ impl Env {
         let sim = isc_sim::start(config, listen.parse().unwrap())
             .await
             .unwrap_or_else(|e| panic!("simulator cannot listen on {listen}: {e}"));
-        let admin = Admin::new(&sim);
+        let admin = SimAdmin::new(&sim);
         let dir = cp.dir().join(&ns);
         std::fs::create_dir_all(&dir).unwrap();
         let mut env = Env {
@@ -322,30 +321,16 @@ impl Env {
 
     /// Tenant-side profiles, straight from the simulator state.
     pub async fn tenant_profiles(&self) -> Vec<Value> {
-        let http = reqwest::Client::new();
-        let v: Value = http
-            .get(format!("{}/__sim/identity-profiles", self.sim.base_url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v.as_array().cloned().unwrap_or_default()
+        self.admin.get("/__sim/identity-profiles").await
     }
 
     /// Write calls (POST, PATCH, DELETE) the simulator saw, excluding token requests.
-    pub async fn tenant_writes(&self) -> Vec<Value> {
+    pub async fn tenant_writes(&self) -> Vec<JournalEntry> {
         self.admin
             .api_calls()
             .await
             .into_iter()
-            .filter(|e| {
-                matches!(
-                    e["method"].as_str(),
-                    Some("POST" | "PATCH" | "DELETE" | "PUT")
-                )
-            })
+            .filter(|e| matches!(e.method.as_str(), "POST" | "PATCH" | "DELETE" | "PUT"))
             .collect()
     }
 

@@ -1,19 +1,23 @@
 //! Conformance: every response the simulator gives, and every request body the tenant client
-//! sends, is validated against the official OpenAPI documents in `../shared/isc-api/` with the
+//! sends, is validated against the official OpenAPI documents (see `isc_sim::testing::api_docs_dir`) with the
 //! `jsonschema` crate. The test drives every operation the operator uses, on success and error
 //! paths, then checks the simulator's journal entry by entry.
 
-mod support;
+pub mod common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use common::openapi::document_for;
 use isc_client::filter::Filter;
 use isc_client::models::*;
-use isc_client::{IdentityDefaultFilter, ListParams};
+use isc_client::{IdentityDefaultFilter, ListParams, TenantClient, TenantClientConfig};
+use isc_sim::testing::{
+    APP_CLIENT_ID, APP_CLIENT_SECRET, SimAdmin, USER_CLIENT_ID, USER_CLIENT_SECRET, sim_config,
+    start_sim,
+};
+use secrecy::SecretString;
 use serde_json::json;
-use support::openapi::document_for;
-use support::*;
 
 /// Every operation of NOTES.md's table that the operator uses, plus the legacy refresh.
 const OPERATIONS: &[&str] = &[
@@ -51,6 +55,17 @@ const ERROR_CASES: &[(&str, u16)] = &[
 
 const RAW_AGENT: &str = "conformance-raw";
 
+/// A tenant client for the simulator, with fast retries so the test stays quick.
+fn tenant_client(sim: &isc_sim::RunningSimulator, id: &str, secret: &str) -> TenantClient {
+    let mut config =
+        TenantClientConfig::new(&sim.base_url(), id, SecretString::from(secret.to_string()))
+            .expect("valid config");
+    config.retry.min_delay = Duration::from_millis(20);
+    config.retry.max_delay = Duration::from_millis(200);
+    config.request_timeout = Duration::from_secs(5);
+    TenantClient::new(config).expect("client builds")
+}
+
 async fn wait_for_task(client: &isc_client::TenantClient, id: &str) -> TaskStatus {
     for _ in 0..100 {
         let status = client.get_task_status(id).await.expect("task status");
@@ -62,9 +77,9 @@ async fn wait_for_task(client: &isc_client::TenantClient, id: &str) -> TaskStatu
     panic!("task {id} did not finish");
 }
 
-async fn drive_every_operation(sim: &isc_sim::RunningSimulator, admin: &Admin) {
-    let user = user_client(sim);
-    let app = app_client(sim);
+async fn drive_every_operation(sim: &isc_sim::RunningSimulator, admin: &SimAdmin) {
+    let user = tenant_client(sim, USER_CLIENT_ID, USER_CLIENT_SECRET);
+    let app = tenant_client(sim, APP_CLIENT_ID, APP_CLIENT_SECRET);
     let seed = isc_sim::Seed::builtin();
     let source = |i: usize| ObjectRef {
         kind: Some("SOURCE".into()),
@@ -196,7 +211,7 @@ async fn drive_every_operation(sim: &isc_sim::RunningSimulator, admin: &Admin) {
         TaskOutcome::Succeeded
     );
     admin
-        .fault(
+        .add_fault(
             json!({"method": "POST", "path": "/v2024/identities/process", "taskOutcome": "ERROR"}),
         )
         .await;
@@ -345,7 +360,7 @@ async fn drive_every_operation(sim: &isc_sim::RunningSimulator, admin: &Admin) {
 #[tokio::test]
 async fn every_response_and_client_request_conforms_to_the_official_schemas() {
     let sim = start_sim(sim_config()).await;
-    let admin = Admin::new(&sim);
+    let admin = SimAdmin::new(&sim);
     drive_every_operation(&sim, &admin).await;
 
     let journal = admin.journal().await;
@@ -354,8 +369,8 @@ async fn every_response_and_client_request_conforms_to_the_official_schemas() {
     let mut checked_requests = 0;
     let mut checked_responses = 0;
     for entry in &journal {
-        let Some(op) = entry["operationId"].as_str() else {
-            failures.push(format!("request matched no operation: {entry}"));
+        let Some(op) = entry.operation_id.as_deref() else {
+            failures.push(format!("request matched no operation: {entry:?}"));
             continue;
         };
         if op == "token" {
@@ -365,15 +380,15 @@ async fn every_response_and_client_request_conforms_to_the_official_schemas() {
         let spec_op = doc
             .operation(op)
             .unwrap_or_else(|| panic!("{op} is not in the spec"));
-        if entry["route"] != json!(spec_op.route)
-            || entry["method"] != json!(spec_op.method.to_uppercase())
+        if entry.route.as_deref() != Some(spec_op.route.as_str())
+            || entry.method != spec_op.method.to_uppercase()
         {
             failures.push(format!(
-                "{op}: journal says {} {} but the spec has {} {}",
-                entry["method"], entry["route"], spec_op.method, spec_op.route
+                "{op}: journal says {} {:?} but the spec has {} {}",
+                entry.method, entry.route, spec_op.method, spec_op.route
             ));
         }
-        let status = entry["status"].as_u64().unwrap() as u16;
+        let status = entry.status;
         if status == 0 {
             // A dropped connection (fault injection) has no response to check.
             continue;
@@ -383,7 +398,7 @@ async fn every_response_and_client_request_conforms_to_the_official_schemas() {
             failures.push(format!("{op}: status {status} is not declared by the spec"));
             continue;
         }
-        match (doc.response_validator(op, status), &entry["responseBody"]) {
+        match (doc.response_validator(op, status), &entry.response_body) {
             (Some(validator), body) if !body.is_null() || status != 202 => {
                 checked_responses += 1;
                 for error in validator.iter_errors(body) {
@@ -398,11 +413,11 @@ async fn every_response_and_client_request_conforms_to_the_official_schemas() {
             )),
             _ => {}
         }
-        let from_client = entry["headers"]["user-agent"]
+        let from_client = entry.headers["user-agent"]
             .as_str()
             .is_some_and(|ua| ua.starts_with("isc-operator/"));
-        if from_client && !entry["body"].is_null() {
-            let content_type = entry["headers"]["content-type"]
+        if from_client && !entry.body.is_null() {
+            let content_type = entry.headers["content-type"]
                 .as_str()
                 .unwrap_or("")
                 .split(';')
@@ -413,11 +428,11 @@ async fn every_response_and_client_request_conforms_to_the_official_schemas() {
             match doc.request_validator(op, &content_type) {
                 Some(validator) => {
                     checked_requests += 1;
-                    for error in validator.iter_errors(&entry["body"]) {
+                    for error in validator.iter_errors(&entry.body) {
                         failures.push(format!(
                             "{op} request at {}: {error}; body: {}",
                             error.instance_path(),
-                            entry["body"]
+                            entry.body
                         ));
                     }
                 }
@@ -468,7 +483,7 @@ async fn every_response_and_client_request_conforms_to_the_official_schemas() {
 fn the_schema_check_rejects_a_wrong_body() {
     // Proves the validator is live: a TaskStatus missing required fields and an IdentityProfile
     // with a wrong type must both fail.
-    let doc = support::openapi::v2024();
+    let doc = common::openapi::v2024();
     let task = doc.response_validator("getTaskStatus", 200).unwrap();
     assert!(!task.is_valid(&json!({"id": "x"})));
     let profile = doc.response_validator("getIdentityProfile", 200).unwrap();

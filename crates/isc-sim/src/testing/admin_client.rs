@@ -102,7 +102,9 @@ impl SimAdmin {
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(body) = body.filter(|b| !b.is_null()) {
             request = request.json(&body);
         }

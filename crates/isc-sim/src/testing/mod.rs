@@ -40,7 +40,5 @@ pub fn sim_config() -> SimConfig {
 /// Starts a simulator on a free loopback port; panics if it cannot bind.
 pub async fn start_sim(config: SimConfig) -> RunningSimulator {
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("loopback address");
-    crate::start(config, addr)
-        .await
-        .expect("simulator starts")
+    crate::start(config, addr).await.expect("simulator starts")
 }

@@ -1,4 +1,5 @@
-//! Validates bodies against the official OpenAPI documents in `../shared/isc-api/`.
+//! Validates bodies against the official OpenAPI documents (found by
+//! [`isc_sim::testing::api_docs_dir`]).
 //!
 //! OpenAPI 3.0 schemas are not quite JSON Schema: `nullable` has to become a `null` type, and
 //! `$ref`s point into `components`. We convert the documents once (nullable → `null`,
@@ -6,7 +7,6 @@
 //! converted `components` embedded in every schema so internal `$ref`s resolve.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
@@ -19,23 +19,14 @@ pub struct ApiDocument {
     prefix: &'static str,
 }
 
-/// Where the official documents live: `../shared/isc-api/` next to the checkout.
-pub fn isc_api_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/isc-api");
-    assert!(
-        dir.join("sailpoint-api.v2024.json").is_file(),
-        "the official API documents are missing: expected {} (the shared/ folder must sit beside the checkout)",
-        dir.display()
-    );
-    dir
-}
-
 /// The v2024 document.
 pub fn v2024() -> &'static ApiDocument {
     static DOC: OnceLock<ApiDocument> = OnceLock::new();
     DOC.get_or_init(|| {
-        let text = std::fs::read_to_string(isc_api_dir().join("sailpoint-api.v2024.json"))
-            .expect("read sailpoint-api.v2024.json");
+        let text = std::fs::read_to_string(
+            isc_sim::testing::api_docs_dir().join("sailpoint-api.v2024.json"),
+        )
+        .expect("read sailpoint-api.v2024.json");
         ApiDocument::from_value(
             serde_json::from_str(&text).expect("v2024 is JSON"),
             "/v2024",
@@ -47,8 +38,10 @@ pub fn v2024() -> &'static ApiDocument {
 pub fn cc() -> &'static ApiDocument {
     static DOC: OnceLock<ApiDocument> = OnceLock::new();
     DOC.get_or_init(|| {
-        let text = std::fs::read_to_string(isc_api_dir().join("sailpoint-api.cc.historical.yaml"))
-            .expect("read sailpoint-api.cc.historical.yaml");
+        let text = std::fs::read_to_string(
+            isc_sim::testing::api_docs_dir().join("sailpoint-api.cc.historical.yaml"),
+        )
+        .expect("read sailpoint-api.cc.historical.yaml");
         let value: Value = serde_yaml_ng::from_str(&text).expect("cc spec is YAML");
         ApiDocument::from_value(value, "")
     })

@@ -9,9 +9,9 @@
 //!   ─▶ status  (computed from what was applied; written only when it changed)
 //! ```
 //!
-//! - [`profile`]: `IdentityProfile`, one file per step;
-//! - [`processing`]: `ProcessingRequest`;
-//! - [`tenant`]: `Tenant` (the credential works);
+//! - `IdentityProfile` in [`profile`], one file per step;
+//! - `ProcessingRequest` in [`processing`];
+//! - `Tenant` in [`tenant`] (the credential works);
 //! - shared: [`context`] (clients, tenant pool, Events, backoff), [`error`] (one error type,
 //!   classified into a reason and a retry policy), [`status`] (condition and reason constants,
 //!   the one status-write helper), [`tenant_pool`], [`metrics`].

@@ -141,7 +141,9 @@ async fn dereference_plan_apply(
     let desired = desired
         .validated()
         .map_err(|e| ReconcileError::InvalidSpec(e.to_string()))?;
-    observe::check_conflict(obj, ctx)?;
+    if let Some(conflict) = observe::find_conflict(obj, ctx) {
+        return Err(ReconcileError::Conflict(conflict));
+    }
     outcome.conflict_free = true;
     let manage = obj.spec.management_policy == ManagementPolicy::Manage;
     let observation = observe::observe(

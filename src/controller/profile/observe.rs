@@ -24,9 +24,9 @@ pub(super) struct Observation {
     pub adopted: bool,
 }
 
-/// Fails with [`ReconcileError::Conflict`] when another (earlier) object manages the same
-/// tenant profile: same Tenant and either the same name or the same recorded id.
-pub(super) fn check_conflict(obj: &IdentityProfile, ctx: &Context) -> Result<(), ReconcileError> {
+/// Why this object must not touch the tenant profile, when another (earlier) object manages
+/// it: same Tenant and either the same name or the same recorded id.
+pub(super) fn find_conflict(obj: &IdentityProfile, ctx: &Context) -> Option<String> {
     let ns = obj.namespace();
     let my_id = obj.status.as_ref().and_then(|s| s.id.clone());
     let my_key = (obj.creation_timestamp().map(|t| t.0), obj.name_any());
@@ -45,14 +45,13 @@ pub(super) fn check_conflict(obj: &IdentityProfile, ctx: &Context) -> Result<(),
             other.spec.name == obj.spec.name || (my_id.is_some() && other_id == my_id)
         })
         .find(|other| (other.creation_timestamp().map(|t| t.0), other.name_any()) < my_key);
-    match earlier_owner {
-        None => Ok(()),
-        Some(other) => Err(ReconcileError::Conflict(format!(
+    earlier_owner.map(|other| {
+        format!(
             "IdentityProfile {:?} already manages tenant profile {:?}; this object makes no changes until the conflict is resolved",
             other.name_any(),
             obj.spec.name
-        ))),
-    }
+        )
+    })
 }
 
 /// Resolves the Tenant and finds the tenant profile: by the recorded `id`, else by name.

@@ -2,8 +2,9 @@
 
 use serde_json::json;
 
-use isc_operator::api::IdentityProfile;
-use isc_operator::api::identity_profile::SourceRef;
+use isc_operator::api::identity_profile::{PendingCreate, SourceRef};
+use isc_operator::api::{IdentityProfile, IdentityProfileStatus};
+use isc_operator::controller::status::now;
 
 use super::{
     condition, condition_state, create_ready, edit_spec, put_tenant_profile, reconcile,
@@ -32,6 +33,16 @@ async fn a_new_profile_is_created_once() {
         .expect("reconcile succeeds");
     let writes = env.tenant_writes().await;
     assert_eq!(writes, vec!["POST /v2024/identity-profiles"], "{writes:?}");
+    let journal = env.journal().await;
+    let post = journal.iter().position(|e| {
+        e.method == "POST" && e.operation_id.as_deref() == Some("createIdentityProfile")
+    });
+    assert!(
+        journal[..post.expect("a create")]
+            .iter()
+            .any(|e| e.method == "GET" && e.query.contains_key("filters")),
+        "a fresh lookup by name right before the create: {journal:?}"
+    );
 
     let stored = env.profile("employees");
     ready_and_synced(&stored);
@@ -233,4 +244,32 @@ async fn observe_shows_the_plan_and_never_writes() {
         tenant.iter().find(|p| p["name"] == "Watched").unwrap()["description"],
         "old"
     );
+}
+
+#[tokio::test]
+async fn a_create_interrupted_after_the_post_is_resolved_by_name() {
+    let mut env = TestEnv::new().await;
+    // The POST went through, then the operator died before recording the id.
+    let id = put_tenant_profile(&env, "Staff", "once").await;
+    env.clear_calls().await;
+    let mut obj = profile_manifest("staff", "Staff", "  description: once\n");
+    obj.status = Some(IdentityProfileStatus {
+        pending_create: Some(PendingCreate {
+            name: "Staff".into(),
+            since: now(),
+        }),
+        ..Default::default()
+    });
+    env.put_profile(&obj);
+    reconcile(&mut env, "staff")
+        .await
+        .expect("reconcile succeeds");
+    assert_eq!(
+        env.tenant_writes().await,
+        Vec::<String>::new(),
+        "no second create"
+    );
+    let status = env.profile("staff").status.unwrap();
+    assert_eq!(status.id, Some(id));
+    assert!(status.pending_create.is_none(), "{status:?}");
 }

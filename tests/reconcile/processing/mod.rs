@@ -81,14 +81,24 @@ pub async fn calls(env: &TestEnv, operation: &str) -> Vec<JournalEntry> {
         .collect()
 }
 
-/// Every status patch made so far carried a `resourceVersion` precondition.
+/// Every status patch made so far was a merge patch with a `resourceVersion` precondition.
 pub fn assert_status_writes_guarded(env: &TestEnv) {
-    let patches = env.kube.status_patches();
+    let patches: Vec<_> = env
+        .kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_status_patch())
+        .collect();
     assert!(!patches.is_empty(), "no status patch at all");
     for patch in patches {
+        assert_eq!(
+            patch.content_type.as_deref(),
+            Some("application/merge-patch+json")
+        );
         assert!(
-            patch["metadata"]["resourceVersion"].is_string(),
-            "unguarded status write: {patch}"
+            patch.body["metadata"]["resourceVersion"].is_string(),
+            "unguarded status write: {}",
+            patch.body
         );
     }
 }

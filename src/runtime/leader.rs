@@ -147,10 +147,8 @@ mod tests {
     use super::*;
 
     /// A shutdown that resolves when `rx` receives (or its sender is dropped).
-    fn shutdown_on(rx: oneshot::Receiver<()>) -> impl Future<Output = ()> + Send + Sync + 'static {
-        async move {
-            let _ = rx.await;
-        }
+    async fn shutdown_on(rx: oneshot::Receiver<()>) {
+        let _ = rx.await;
     }
 
     #[tokio::test]

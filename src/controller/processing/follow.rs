@@ -12,7 +12,7 @@ use crate::controller::tenant_pool::TenantHandle;
 use isc_client::IscError;
 use isc_client::models::{TaskOutcome, TaskStatus};
 
-use super::reconcile::Run;
+use super::run::Run;
 use super::{age, rules};
 
 /// Task messages quoted in a failed submission's message.

@@ -8,7 +8,7 @@
 //! it is not sent again unless the manifest opts in (`retryUnknownSubmission: true`).
 //!
 //! The pipeline, one module per step:
-//! - [`reconcile`]: the entry point (fresh read) and the state machine driving the steps;
+//! - `run`: the entry point [`reconcile`] (fresh read) and the state machine driving the steps;
 //! - `write`: the `resourceVersion`-guarded status write with its bounded retry on a 409;
 //! - `resolve`: the target (identities, profile, full refresh) resolved and verified against
 //!   the tenant, reads only;
@@ -17,14 +17,14 @@
 //! - `follow`: tenant tasks polled with a backoff;
 //! - `summary`: pure: phase, conditions and the Events to publish, from the submissions;
 //! - `ttl`: deletion `ttlSecondsAfterFinished` after the request finished;
-//! - [`state`]: process-wide state (the attribute-sync [`gate`], task poll times).
+//! - `state`: process-wide state (the attribute-sync [`gate`], task poll times).
 
 mod follow;
 pub mod gate;
-mod reconcile;
 mod resolve;
 pub mod rules;
-pub mod state;
+mod run;
+mod state;
 mod submit;
 mod summary;
 mod ttl;
@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-pub use reconcile::reconcile;
+pub use run::reconcile;
 pub use state::ProcessingState;
 
 /// How long ago `t` was (zero when unset or in the future).

@@ -13,8 +13,8 @@ use crate::controller::status::reason;
 use crate::controller::tenant_pool::TenantHandle;
 use isc_client::{Filter, IdentityDefaultFilter, IscError, ListParams};
 
-use super::reconcile::Run;
 use super::rules::{self, PlanError, Target};
+use super::run::Run;
 
 /// What resolving the request against the tenant gave.
 pub(super) enum Resolution {

@@ -15,8 +15,8 @@ use isc_client::error::SubmissionOutcome;
 use isc_client::models::IdentitySyncJob;
 use isc_client::{IscError, TenantClient};
 
-use super::reconcile::Run;
 use super::rules;
+use super::run::Run;
 
 /// What became of one tenant call.
 #[derive(Debug)]

@@ -10,7 +10,7 @@ use crate::api::ProcessingRequestStatus;
 use crate::controller::error::ReconcileError;
 
 use super::age;
-use super::reconcile::{MIN_REQUEUE, Run};
+use super::run::{MIN_REQUEUE, Run};
 
 /// What to do with a finished request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use crate::api::ProcessingRequestStatus;
 use crate::controller::error::ReconcileError;
 use crate::controller::status::{WriteGuard, patch_status};
 
-use super::reconcile::Run;
+use super::run::Run;
 
 /// How often a write is retried after a conflict caused by a metadata-only change.
 const MAX_METADATA_CONFLICTS: usize = 3;

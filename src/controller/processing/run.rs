@@ -26,6 +26,8 @@ use super::summary::{self, Note};
 const PROFILE_WAIT: Duration = Duration::from_secs(5);
 /// Shortest requeue, so a burst of zero waits cannot spin.
 pub(super) const MIN_REQUEUE: Duration = Duration::from_millis(200);
+/// The `action` of every Event of a request.
+const EVENT_ACTION: &str = "Process";
 /// Requeue of a running request that has nothing particular to wait for.
 const RUNNING_REQUEUE: Duration = Duration::from_secs(1);
 
@@ -87,7 +89,7 @@ impl Run<'_> {
 
     pub(super) async fn event(&self, type_: EventType, reason: &str, note: &str) {
         self.ctx
-            .publish(&self.obj, type_, reason, "Process", note)
+            .publish(&self.obj, type_, reason, EVENT_ACTION, note)
             .await;
     }
 

@@ -7,9 +7,12 @@
 //! Every response body is built from the wire models in [`isc_wire::models`], so the
 //! conformance test can hold both sides to the official schemas.
 //!
-//! Tests drive it in-process with [`start`]; the `isc-operator simulator` subcommand serves the
-//! same thing for demos and outside tools. The admin API under `/__sim/` (journal, faults,
-//! reset, run-time config, direct state edits) is documented in [`admin`].
+//! Tests drive it in-process with [`start`]; the `isc-sim` binary serves the same thing for
+//! demos and outside tools. The admin API under `/__sim/` (journal, faults, reset, run-time
+//! config, direct state edits) is documented in [`admin`]; [`testing`] has the typed client for
+//! it ([`testing::SimAdmin`]), the shared test credentials and the API-document locator.
+//! [`query`] reads and evaluates the `filters`/`sorters` parameters that clients build with
+//! [`isc_wire::filter`].
 
 pub mod admin;
 mod auth;

@@ -13,10 +13,9 @@ need go "install Go >= 1.25 (it builds the test control plane from Go modules)"
 need openssl "install it (Debian: apt-get install openssl); the test control plane makes its keys with it"
 cargo fmt --version >/dev/null 2>&1 || { echo "error: rustfmt is required: rustup component add rustfmt" >&2; exit 1; }
 cargo clippy --version >/dev/null 2>&1 || { echo "error: clippy is required: rustup component add clippy" >&2; exit 1; }
-if [ ! -f ../shared/isc-api/sailpoint-api.v2024.json ]; then
-  echo "error: ../shared/isc-api/ (the official API documents) must sit beside the checkout" >&2
-  exit 1
-fi
+# The official API documents for the conformance tests: ISC_API_DOCS, ../shared/isc-api/, or the
+# per-user cache (downloaded at a pinned commit and SHA-256-checked when neither is there).
+bash scripts/fetch-isc-api-docs.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

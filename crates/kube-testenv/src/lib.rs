@@ -1,13 +1,16 @@
 //! A real Kubernetes control plane for tests: etcd + kube-apiserver on loopback, started the way
 //! controller-runtime's envtest starts them, with an admin token and a kubeconfig.
 //!
-//! ```ignore
+//! ```no_run
+//! # async fn example() {
 //! use kube_testenv::ControlPlane;
 //!
 //! let cp = ControlPlane::start().await; // panics if it cannot start; never skips
 //! let out = cp.kubectl(&["apply", "-f", "crd.yaml"]);
+//! assert!(out.status.success());
 //! // cp.kubeconfig_path(), cp.server_url(), cp.token(), cp.ca_cert_path()
-//! drop(cp); // or cp.stop(): kills etcd and the API server, removes the temp dir
+//! cp.stop(); // or drop(cp): kills etcd and the API server, removes the temp dir
+//! # }
 //! ```
 //!
 //! Binaries: `ISC_CONTROLPLANE_BIN` (a directory with `etcd`, `kube-apiserver`, `kubectl`) or,

@@ -11,10 +11,13 @@
 use std::time::{Duration, Instant};
 
 use isc_operator::api::IdentityProfile;
-use isc_sim::{SimClient, SimConfig};
+use isc_operator::controller::status::{condition, is_true};
+use isc_sim::testing::SimAdmin;
+use isc_sim::{RunningSimulator, SimClient, SimConfig};
 use kube::Api;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 const SIM_LISTEN: &str = "127.0.0.1:18085";
 
@@ -26,12 +29,8 @@ fn show(out: &std::process::Output) -> String {
     )
 }
 
-#[tokio::main]
-async fn main() {
-    let keep = std::env::args().any(|a| a == "--keep");
-    isc_client::client::install_crypto_provider();
-    let root = env!("CARGO_MANIFEST_DIR");
-
+/// Starts etcd + kube-apiserver and installs the CRDs.
+async fn start_control_plane(root: &str) -> kube_testenv::ControlPlane {
     eprintln!("» starting etcd + kube-apiserver (the first run builds them from Go modules)");
     let cp = kube_testenv::ControlPlane::start().await;
     let out = cp
@@ -54,7 +53,11 @@ async fn main() {
         ])
         .await;
     assert!(out.status.success(), "CRDs not established: {}", show(&out));
+    cp
+}
 
+/// The simulator on the fixed port `deploy/examples/tenant.yaml` points at.
+async fn start_simulator() -> RunningSimulator {
     eprintln!("» starting the ISC simulator on http://{SIM_LISTEN}");
     let mut config = SimConfig::new("demo-client", "demo-secret");
     config.clients = vec![SimClient {
@@ -62,12 +65,15 @@ async fn main() {
         secret: "demo-secret".into(),
         user_context: true,
     }];
-    let simulator = isc_sim::start(config, SIM_LISTEN.parse().unwrap())
+    isc_sim::start(config, SIM_LISTEN.parse().expect("listen address"))
         .await
-        .unwrap_or_else(|e| {
-            panic!("cannot listen on {SIM_LISTEN} (is another demo running?): {e}")
-        });
+        .unwrap_or_else(|e| panic!("cannot listen on {SIM_LISTEN} (is another demo running?): {e}"))
+}
 
+/// The operator's controllers in this process, stopped by sending on the returned channel.
+async fn start_operator(
+    cp: &kube_testenv::ControlPlane,
+) -> (kube::Client, oneshot::Sender<()>, JoinHandle<()>) {
     eprintln!("» starting the operator");
     let kubeconfig = Kubeconfig::read_from(cp.kubeconfig_path()).expect("kubeconfig");
     let client = kube::Client::try_from(
@@ -76,7 +82,7 @@ async fn main() {
             .expect("kube config"),
     )
     .expect("kube client");
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let operator = tokio::spawn(isc_operator::controller::run(
         client.clone(),
         Some("default".into()),
@@ -86,6 +92,67 @@ async fn main() {
             let _ = stop_rx.await;
         },
     ));
+    (client, stop_tx, operator)
+}
+
+/// Waits (at most 90 s) until every IdentityProfile is Ready.
+async fn wait_until_ready(client: &kube::Client) {
+    let profiles: Api<IdentityProfile> = Api::namespaced(client.clone(), "default");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let list = profiles
+            .list(&Default::default())
+            .await
+            .expect("list profiles");
+        let ready = list.items.iter().all(|p| {
+            p.status
+                .as_ref()
+                .is_some_and(|s| is_true(&s.conditions, condition::READY))
+        });
+        if ready && !list.items.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "profiles did not become Ready in 90 s"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Prints every tenant call the operator made, from the simulator's journal.
+async fn print_tenant_calls(simulator: &RunningSimulator) {
+    println!("\nTenant calls made by the operator (from the simulator's journal):");
+    let journal = SimAdmin::new(simulator).journal().await;
+    for e in &journal {
+        println!(
+            "  {:>6} {:<60} {}  {}",
+            e.method,
+            e.path,
+            e.status,
+            e.operation_id.as_deref().unwrap_or_default()
+        );
+    }
+    let writes = journal
+        .iter()
+        .filter(|e| matches!(e.method.as_str(), "POST" | "PATCH" | "DELETE"))
+        .filter(|e| e.operation_id.as_deref() != Some("token"))
+        .count();
+    let full = journal.iter().filter(|e| e.flags.full_refresh).count();
+    println!(
+        "  {} calls, {writes} writes, {full} full refreshes",
+        journal.len()
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let keep = std::env::args().any(|a| a == "--keep");
+    isc_client::client::install_crypto_provider();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let cp = start_control_plane(root).await;
+    let simulator = start_simulator().await;
+    let (client, stop_tx, operator) = start_operator(&cp).await;
 
     eprintln!("» kubectl apply -f deploy/examples/");
     let out = cp
@@ -99,30 +166,7 @@ async fn main() {
         .await;
     print!("{}", show(&out));
     assert!(out.status.success(), "applying the examples failed");
-
-    let profiles: Api<IdentityProfile> = Api::namespaced(client.clone(), "default");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let list = profiles
-            .list(&Default::default())
-            .await
-            .expect("list profiles");
-        let ready = list.items.iter().all(|p| {
-            p.status.as_ref().is_some_and(|s| {
-                s.conditions
-                    .iter()
-                    .any(|c| c.type_ == "Ready" && c.status == "True")
-            })
-        });
-        if ready && !list.items.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "profiles did not become Ready in 90 s"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    wait_until_ready(&client).await;
     // Give one-shot requests (if any example has them) a moment to finish.
     tokio::time::sleep(Duration::from_secs(3)).await;
 
@@ -131,36 +175,7 @@ async fn main() {
         "{}",
         show(&cp.kubectl_async(&["get", "isc", "-n", "default"]).await)
     );
-
-    println!("\nTenant calls made by the operator (from the simulator's journal):");
-    let journal: Vec<Value> = reqwest::get(format!("{}/__sim/requests", simulator.base_url()))
-        .await
-        .expect("journal")
-        .json()
-        .await
-        .expect("journal JSON");
-    for e in &journal {
-        println!(
-            "  {:>6} {:<60} {}  {}",
-            e["method"].as_str().unwrap_or_default(),
-            e["path"].as_str().unwrap_or_default(),
-            e["status"],
-            e["operationId"].as_str().unwrap_or_default()
-        );
-    }
-    let writes = journal
-        .iter()
-        .filter(|e| matches!(e["method"].as_str(), Some("POST" | "PATCH" | "DELETE")))
-        .filter(|e| e["operationId"] != "token")
-        .count();
-    let full = journal
-        .iter()
-        .filter(|e| e["flags"]["fullRefresh"] == true)
-        .count();
-    println!(
-        "  {} calls, {writes} writes, {full} full refreshes",
-        journal.len()
-    );
+    print_tenant_calls(&simulator).await;
 
     if keep {
         println!(

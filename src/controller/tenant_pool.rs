@@ -159,42 +159,7 @@ impl TenantPool {
         if let Some(handle) = self.current(&key, generation, &secret_version) {
             return Ok((Arc::new(tenant), handle));
         }
-        let client_id = secret_value(&secret, &secret_ref.client_id_key).ok_or_else(|| {
-            ReconcileError::SecretKeyMissing {
-                secret: secret_ref.name.clone(),
-                key: secret_ref.client_id_key.clone(),
-            }
-        })?;
-        let client_secret =
-            secret_value(&secret, &secret_ref.client_secret_key).ok_or_else(|| {
-                ReconcileError::SecretKeyMissing {
-                    secret: secret_ref.name.clone(),
-                    key: secret_ref.client_secret_key.clone(),
-                }
-            })?;
-        let mut config = TenantClientConfig::new(
-            &tenant.spec.base_url,
-            &client_id,
-            SecretString::from(client_secret),
-        )
-        .map_err(|e| ReconcileError::InvalidSpec(e.to_string()))?;
-        if let Some(limit) = tenant.spec.rate_limit {
-            config.rate_limit = RateLimit {
-                requests: limit.requests,
-                per: Duration::from_secs(limit.window_seconds.into()),
-            };
-        }
-        config.observer = Some(
-            self.metrics
-                .tenant_observer(format!("{namespace}/{tenant_name}")),
-        );
-        config.ca_bundle_pem = tenant
-            .spec
-            .ca_bundle
-            .as_ref()
-            .map(|p| p.as_bytes().to_vec());
-        let client =
-            TenantClient::new(config).map_err(|e| ReconcileError::InvalidSpec(e.to_string()))?;
+        let client = self.build_client(&tenant, &secret, namespace)?;
         let resync = Duration::from_secs(tenant.spec.resync_interval_seconds.max(1).into());
         // Check again and insert under one lock, so concurrent reconciles share one client.
         let mut entries = self.entries.lock().expect("pool lock");
@@ -220,6 +185,48 @@ impl TenantPool {
         );
         drop(entries);
         Ok((Arc::new(tenant), handle))
+    }
+}
+
+impl TenantPool {
+    /// A tenant client from the Tenant's spec and the credential in its Secret.
+    fn build_client(
+        &self,
+        tenant: &Tenant,
+        secret: &Secret,
+        namespace: &str,
+    ) -> Result<TenantClient, ReconcileError> {
+        let secret_ref = &tenant.spec.credentials_secret_ref;
+        let key_of = |key: &str| {
+            secret_value(secret, key).ok_or_else(|| ReconcileError::SecretKeyMissing {
+                secret: secret_ref.name.clone(),
+                key: key.to_string(),
+            })
+        };
+        let client_id = key_of(&secret_ref.client_id_key)?;
+        let client_secret = key_of(&secret_ref.client_secret_key)?;
+        let mut config = TenantClientConfig::new(
+            &tenant.spec.base_url,
+            &client_id,
+            SecretString::from(client_secret),
+        )
+        .map_err(|e| ReconcileError::InvalidSpec(e.to_string()))?;
+        if let Some(limit) = tenant.spec.rate_limit {
+            config.rate_limit = RateLimit {
+                requests: limit.requests,
+                per: Duration::from_secs(limit.window_seconds.into()),
+            };
+        }
+        config.observer = Some(
+            self.metrics
+                .tenant_observer(format!("{namespace}/{}", tenant.name_any())),
+        );
+        config.ca_bundle_pem = tenant
+            .spec
+            .ca_bundle
+            .as_ref()
+            .map(|p| p.as_bytes().to_vec());
+        TenantClient::new(config).map_err(|e| ReconcileError::InvalidSpec(e.to_string()))
     }
 }
 

@@ -190,6 +190,9 @@ impl TenantPool {
 
 impl TenantPool {
     /// A tenant client from the Tenant's spec and the credential in its Secret.
+    // The reconcilers' one error type; it is large because it can carry a tenant error, and
+    // this runs once per credential change, so boxing buys nothing.
+    #[allow(clippy::result_large_err)]
     fn build_client(
         &self,
         tenant: &Tenant,

@@ -104,3 +104,45 @@ pub struct TenantStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 }
+
+/// The identity of an ISC tenant: its base URL normalized (scheme and host lowercased, default
+/// port and trailing slashes dropped). Two `Tenant` objects with the same identity point at the
+/// same ISC tenant, whatever their names or namespaces; `None` for a URL that does not parse.
+pub fn tenant_identity(base_url: &str) -> Option<String> {
+    let url = url::Url::parse(base_url.trim()).ok()?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    // `Url` already drops a port that is the scheme's default.
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let path = url.path().trim_end_matches('/');
+    Some(format!("{}://{host}{port}{path}", url.scheme()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tenant_identity;
+
+    #[test]
+    fn one_tenant_has_one_identity_however_its_url_is_written() {
+        let id = tenant_identity("https://acme.api.identitynow.com").unwrap();
+        for same in [
+            "https://ACME.api.identitynow.com/",
+            "HTTPS://acme.api.identitynow.com:443",
+            " https://acme.api.identitynow.com// ",
+        ] {
+            assert_eq!(
+                tenant_identity(same).as_deref(),
+                Some(id.as_str()),
+                "{same}"
+            );
+        }
+        assert_ne!(
+            tenant_identity("https://acme-sb.api.identitynow.com"),
+            Some(id.clone())
+        );
+        assert_eq!(
+            tenant_identity("http://127.0.0.1:18085").as_deref(),
+            Some("http://127.0.0.1:18085")
+        );
+        assert_eq!(tenant_identity("not a url"), None);
+    }
+}

@@ -9,7 +9,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource};
 
-use crate::api::IdentityProfile;
+use crate::api::{IdentityProfile, Tenant};
 use crate::controller::metrics::Metrics;
 use crate::controller::tenant_pool::TenantPool;
 
@@ -23,6 +23,7 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     recorder: Recorder,
     profiles: Store<IdentityProfile>,
+    tenant_objects: Store<Tenant>,
     failures: Mutex<HashMap<String, u32>>,
     /// Process-wide state of the `ProcessingRequest` controller (attribute-sync spacing, task
     /// polling times).
@@ -49,6 +50,7 @@ impl Context {
             tenants: TenantPool::new(Arc::clone(&metrics)),
             metrics,
             profiles,
+            tenant_objects: kube::runtime::reflector::store().0,
             failures: Mutex::new(HashMap::new()),
             processing: Default::default(),
             backoff: (Duration::from_millis(500), Duration::from_secs(300)),
@@ -58,6 +60,18 @@ impl Context {
     /// Every `IdentityProfile` the controller watches (for conflict detection).
     pub fn profiles_store(&self) -> &Store<IdentityProfile> {
         &self.profiles
+    }
+
+    /// Uses the Tenant controller's watch cache, so a reconcile can see every `Tenant` (for
+    /// example, which Tenants point at the same ISC tenant) without an API read.
+    pub fn with_tenant_store(mut self, tenants: Store<Tenant>) -> Self {
+        self.tenant_objects = tenants;
+        self
+    }
+
+    /// Every `Tenant` the controller watches (empty until set with [`Context::with_tenant_store`]).
+    pub fn tenants_store(&self) -> &Store<Tenant> {
+        &self.tenant_objects
     }
 
     /// Publishes an Event on `obj`; failures are logged, never fatal.

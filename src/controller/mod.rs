@@ -21,6 +21,7 @@ pub mod error;
 pub mod metrics;
 pub mod processing;
 pub mod profile;
+pub mod profile_cache;
 pub mod status;
 pub mod tenant;
 pub mod tenant_pool;
@@ -79,12 +80,17 @@ pub async fn run(
         None => (Api::all(client.clone()), Api::all(client.clone())),
     };
     let profile_controller = Controller::new(profiles, watcher::Config::default().any_semantic());
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        profile_controller.store(),
-        instance,
-        metrics,
-    ));
+    let tenant_controller =
+        Controller::new(tenants.clone(), watcher::Config::default().any_semantic());
+    let ctx = Arc::new(
+        Context::new(
+            client.clone(),
+            profile_controller.store(),
+            instance,
+            metrics,
+        )
+        .with_tenant_store(tenant_controller.store()),
+    );
     let store = profile_controller.store();
     let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
 
@@ -115,7 +121,7 @@ pub async fn run(
         .graceful_shutdown_on(shutdown.clone())
         .run(processing::reconcile, error_policy, Arc::clone(&ctx))
         .for_each(|_| async {});
-    let tenant_loop = Controller::new(tenants, watcher::Config::default().any_semantic())
+    let tenant_loop = tenant_controller
         .graceful_shutdown_on(shutdown)
         .run(tenant::reconcile, error_policy, Arc::clone(&ctx))
         .for_each(|_| async {});

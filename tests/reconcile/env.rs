@@ -53,6 +53,7 @@ pub struct TestEnv {
     /// The operator's shared context (as `isc-operator run` builds it).
     pub ctx: Arc<Context>,
     profiles: Writer<IdentityProfile>,
+    tenants: Writer<Tenant>,
 }
 
 impl TestEnv {
@@ -74,12 +75,15 @@ impl TestEnv {
         kube.insert::<Secret>(&manifest(&format!(
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  client_id: {CLIENT_ID}\n  client_secret: {CLIENT_SECRET}\n"
         )));
-        kube.insert::<Tenant>(&manifest(&format!(
+        let tenant = kube.insert::<Tenant>(&manifest(&format!(
             "apiVersion: isc.identitynow.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: {TENANT}\nspec:\n  baseUrl: {}\n  credentialsSecretRef:\n    name: creds\n",
             sim.base_url()
         )));
         let (store, profiles) = reflector::store::<IdentityProfile>();
-        let mut ctx = Context::new(kube.client(), store, None, Arc::new(Metrics::default()));
+        let (tenant_store, mut tenants) = reflector::store::<Tenant>();
+        tenants.apply_watcher_event(&watcher::Event::Apply(tenant));
+        let mut ctx = Context::new(kube.client(), store, None, Arc::new(Metrics::default()))
+            .with_tenant_store(tenant_store);
         // Short bounds keep error-path tests fast; the values themselves are not under test.
         ctx.backoff = (Duration::from_millis(10), Duration::from_millis(100));
         // A test's operator has no predecessor whose attribute syncs it must wait out: the
@@ -93,6 +97,7 @@ impl TestEnv {
             sim,
             kube,
             ctx: Arc::new(ctx),
+            tenants,
             profiles,
         }
     }
@@ -110,6 +115,14 @@ impl TestEnv {
     pub fn profile(&mut self, name: &str) -> IdentityProfile {
         let stored: IdentityProfile = self.kube.get(NAMESPACE, name).expect("profile exists");
         self.profiles
+            .apply_watcher_event(&watcher::Event::Apply(stored.clone()));
+        stored
+    }
+
+    /// Stores a Tenant in the API and in the controller's watch cache, returning it as stored.
+    pub fn put_tenant(&mut self, obj: &Tenant) -> Tenant {
+        let stored = self.kube.insert(obj);
+        self.tenants
             .apply_watcher_event(&watcher::Event::Apply(stored.clone()));
         stored
     }

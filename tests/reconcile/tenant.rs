@@ -79,10 +79,10 @@ async fn a_wrong_secret_is_authentication_failed_once() {
 
 #[tokio::test]
 async fn a_missing_secret_is_secret_not_found() {
-    let env = TestEnv::new().await;
+    let mut env = TestEnv::new().await;
     let mut obj: Tenant = env.kube.get(NAMESPACE, TENANT).unwrap();
     obj.spec.credentials_secret_ref.name = "absent".into();
-    env.kube.insert(&obj);
+    env.put_tenant(&obj);
     let error = reconcile_stored(&env).await.expect_err("reconcile fails");
     assert_eq!(error.reason(), "SecretNotFound");
     assert_eq!(ready(&env), ("False".into(), "SecretNotFound".into()));

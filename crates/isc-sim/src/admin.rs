@@ -2,8 +2,12 @@
 //!
 //! - `GET /__sim/requests[?since=SEQ]`: journal entries after `SEQ`, oldest first
 //!   ([`JournalEntry`](super::JournalEntry)); `DELETE /__sim/requests` clears the journal.
-//! - `POST /__sim/faults` `{method ("*" default), path (glob), count (1), status, retryAfter,
-//!   delayMs, delayAfterMs, drop, taskOutcome: "ERROR"}` → 201 `{id}`; `GET` lists, `DELETE` clears them.
+//! - `POST /__sim/faults` `{method ("*" default), path (glob), count (1), status, retryAfter
+//!   (seconds or any header text), bodyBytes, location, expiresIn, ignoreOffset, delayMs,
+//!   delayAfterMs, drop, taskOutcome: "ERROR"}` → 201 `{id}`; `GET` lists, `DELETE` clears them.
+//!   `location` answers a redirect (`status` 3xx, default 307) without handling the request;
+//!   `bodyBytes` pads the status's body to that size; `expiresIn` puts any JSON value into a
+//!   token response's `expires_in`; `ignoreOffset` serves a list as if `offset` were absent.
 //! - `POST /__sim/reset`: tenant back to the seed; journal, faults and rate-limit windows cleared.
 //! - `GET|POST /__sim/config` `{rateLimit: {requests, windowMs} | null, taskDurationMs,
 //!   tokenTtlSecs, syncAttributesWindowMs}` (each optional): read or change settings.
@@ -11,6 +15,10 @@
 //!   `GET|POST /__sim/identity-profiles`, `GET|PATCH|DELETE /__sim/identity-profiles/{id}`
 //!   (PATCH is a JSON merge patch that may touch any field), `GET|POST /__sim/identities`,
 //!   `GET /__sim/tasks`, `GET /__sim/sources`.
+//! - `POST /__sim/identity-profiles/{id}/wire-overrides` `{field: any JSON, ...}`: from now on
+//!   every tenant answer carrying that profile (list, get, patch, export) shows these top-level
+//!   fields verbatim (nulls and wrong types included), as a tenant with damaged data would;
+//!   answers 200 with the profile as served. `DELETE` removes them (a reset does too).
 
 use std::time::{Duration, Instant};
 
@@ -163,6 +171,20 @@ fn merge_profile(state: &mut State, id: &str, body: &Bytes) -> Result<Reply, Rep
     Ok(Reply::json(StatusCode::OK, &profile))
 }
 
+fn set_wire_overrides(state: &mut State, id: &str, body: &Bytes) -> Result<Reply, Reply> {
+    let Value::Object(fields) = parse_json(body)? else {
+        return Err(Reply::bad_request("The overrides must be a JSON object"));
+    };
+    let idx = state
+        .tenant
+        .profile_index(id)
+        .ok_or_else(|| Reply::not_found(format!("Identity profile '{id}' was not found")))?;
+    state.tenant.wire_overrides.set(id, fields);
+    let mut served = serde_json::to_value(&state.tenant.profiles[idx]).unwrap_or(Value::Null);
+    state.tenant.wire_overrides.apply_one(&mut served);
+    Ok(Reply::json(StatusCode::OK, &served))
+}
+
 fn put_identity(state: &mut State, body: &Bytes) -> Result<Reply, Reply> {
     let body = parse_json(body)?;
     let seed: SeedIdentity = serde_json::from_value(body)
@@ -249,6 +271,17 @@ pub(crate) fn handle(
                 "Identity profile '{id}' was not found"
             ))),
         },
+        ("POST", ["identity-profiles", id, "wire-overrides"]) => {
+            set_wire_overrides(&mut state, id, body)
+        }
+        ("DELETE", ["identity-profiles", id, "wire-overrides"]) => {
+            match state.tenant.wire_overrides.remove(id) {
+                true => Ok(Reply::empty(StatusCode::NO_CONTENT)),
+                false => Err(Reply::not_found(format!(
+                    "Identity profile '{id}' has no wire overrides"
+                ))),
+            }
+        }
         ("GET", ["identities"]) => {
             let all: Vec<Value> = state
                 .tenant

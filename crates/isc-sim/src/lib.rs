@@ -19,6 +19,7 @@ mod auth;
 mod faults;
 mod journal;
 pub mod legacy_filter;
+mod overrides;
 pub mod patch;
 pub mod query;
 mod ratelimit;

@@ -18,7 +18,7 @@ use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use axum::serve::{IncomingStream, Listener};
 use bytes::Bytes;
-use http::header::{ALLOW, RETRY_AFTER};
+use http::header::ALLOW;
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -266,10 +266,18 @@ fn process(state: &mut State, incoming: Incoming, fault: Option<FaultSpec>) -> O
         RouteMatch::WrongMethod(r, _) => (Some(r.template), None),
         RouteMatch::NotFound => (None, None),
     };
+    let recorded_query = recorded_query(&incoming.query);
+    let mut query = incoming.query;
+    if fault
+        .as_ref()
+        .is_some_and(|f| f.ignore_offset == Some(true))
+    {
+        query.retain(|(k, _)| k != "offset");
+    }
     let mut req = Req {
         method: incoming.method,
         path: incoming.path,
-        query: incoming.query,
+        query,
         headers: incoming.headers,
         body: incoming.body,
         params: Vec::new(),
@@ -300,7 +308,7 @@ fn process(state: &mut State, incoming: Incoming, fault: Option<FaultSpec>) -> O
         path: req.path.clone(),
         route: route_template.map(str::to_string),
         operation_id: operation_id.map(str::to_string),
-        query: recorded_query(&req.query),
+        query: recorded_query,
         headers: recorded_headers(&req.headers),
         client_id: notes.client_id.take(),
         body,
@@ -329,8 +337,8 @@ fn run(
         if fault.drop == Some(true) {
             return Outcome::Drop;
         }
-        if let Some(status) = fault.status {
-            return Outcome::Reply(fault_reply(status, fault.retry_after));
+        if let Some(reply) = fault.canned_reply() {
+            return Outcome::Reply(reply);
         }
     }
     let reply = match matched {
@@ -354,6 +362,16 @@ fn run(
             }
         }
     };
+    let mut reply = reply;
+    if let Some(fault) = fault {
+        fault.adjust(&mut reply);
+    }
+    if let RouteMatch::Found(route, _) = matched {
+        state
+            .tenant
+            .wire_overrides
+            .apply(route.operation_id, &mut reply);
+    }
     Outcome::Reply(reply)
 }
 
@@ -402,25 +420,6 @@ fn call(
         ));
     }
     (route.handler)(state, req, notes)
-}
-
-/// The body of an injected error status, in the shape the spec gives that status.
-fn fault_reply(status: u16, retry_after: Option<u64>) -> Reply {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match status.as_u16() {
-        429 => Reply::too_many("Rate Limit Exceeded", retry_after.unwrap_or(1)),
-        401 => Reply::json(
-            status,
-            &json!({"error": "JWT validation failed: JWT is expired"}),
-        ),
-        _ => {
-            let reply = Reply::error(status, format!("Injected fault: {status}"));
-            match retry_after {
-                Some(secs) => reply.header(RETRY_AFTER, secs),
-                None => reply,
-            }
-        }
-    }
 }
 
 fn recorded_body(body: &Bytes) -> Value {

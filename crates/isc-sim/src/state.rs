@@ -13,6 +13,7 @@ use isc_wire::models::{
 use super::auth::Tokens;
 use super::faults::Faults;
 use super::journal::Journal;
+use super::overrides::WireOverrides;
 use super::ratelimit::RateLimiter;
 use super::seed::{Seed, SeedIdentity, SeedSource};
 use super::tasks::{Task, TaskEffect};
@@ -150,6 +151,8 @@ pub(crate) struct Tenant {
     pub identities: Vec<SimIdentity>,
     pub tasks: Vec<Task>,
     pub last_sync: HashMap<String, Instant>,
+    /// Fields served verbatim in place of the stored ones (see [`WireOverrides`]).
+    pub wire_overrides: WireOverrides,
 }
 
 /// Parameters of a new task.

@@ -193,6 +193,18 @@ pub(crate) static ROUTES: &[Route] = &[
     ),
     route(
         "GET",
+        "/v2024/task-status/pending-tasks",
+        "getPendingTasks",
+        tasks::pending,
+    ),
+    route(
+        "HEAD",
+        "/v2024/task-status/pending-tasks",
+        "getPendingTaskHeaders",
+        tasks::pending_headers,
+    ),
+    route(
+        "GET",
         "/v2024/task-status/{id}",
         "getTaskStatus",
         tasks::get,

@@ -1,6 +1,7 @@
 //! Responses, kept as JSON so the journal can record them, and the tenant's error body.
 
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderName};
 use serde::Serialize;
@@ -16,6 +17,9 @@ pub(crate) struct Reply {
     pub status: StatusCode,
     pub headers: Vec<(HeaderName, String)>,
     pub body: Option<Value>,
+    /// Bytes sent instead of `body` (a padded fault body too large to journal); `body` then
+    /// holds the short form the journal records.
+    pub raw_body: Option<Bytes>,
 }
 
 /// `ErrorResponseDto.detailCode` for a status, in the tenant's style.
@@ -40,6 +44,7 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: Some(serde_json::to_value(body).unwrap_or(Value::Null)),
+            raw_body: None,
         }
     }
 
@@ -48,6 +53,7 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: None,
+            raw_body: None,
         }
     }
 
@@ -84,14 +90,20 @@ impl Reply {
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
-        let mut response = match &self.body {
-            Some(body) => (
+        let mut response = match (&self.raw_body, &self.body) {
+            (Some(raw), _) => (
+                self.status,
+                [(CONTENT_TYPE, "application/json")],
+                raw.clone(),
+            )
+                .into_response(),
+            (None, Some(body)) => (
                 self.status,
                 [(CONTENT_TYPE, "application/json")],
                 serde_json::to_vec(body).unwrap_or_default(),
             )
                 .into_response(),
-            None => self.status.into_response(),
+            (None, None) => self.status.into_response(),
         };
         for (name, value) in self.headers {
             if let Ok(value) = http::HeaderValue::from_str(&value) {

@@ -75,7 +75,11 @@ pub async fn start_with(config: SimConfig) -> Env {
     let sim = isc_sim::testing::start_sim(config).await;
     let admin = SimAdmin::new(&sim);
     let base = sim.base_url();
-    let http = reqwest::Client::builder().build().unwrap();
+    // Redirects are answers under test (a fault can send one), never followed.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let mut env = Env {
         sim,
         admin,

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use super::CliError;
+use crate::controller::tenant_policy::{
+    DEFAULT_ALLOWED_TENANT_HOSTS, TenantPolicy, parse_host_patterns,
+};
 use crate::runtime::OperatorConfig;
 use crate::runtime::leader::LeaderElection;
 use crate::runtime::logging::LogFormat;
@@ -44,6 +47,9 @@ pub enum Command {
     Plan(PlanArgs),
 }
 
+/// Parsed `--allowed-tenant-hosts` (one value holding the whole list, so clap takes it as one).
+pub type HostPatterns = Vec<String>;
+
 /// Arguments of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -59,6 +65,19 @@ pub struct RunArgs {
     /// Address of the health and metrics endpoints (`/healthz`, `/readyz`, `/metrics`).
     #[arg(long, default_value = "0.0.0.0:8080", env = "ISC_HEALTH_LISTEN")]
     pub health_listen: SocketAddr,
+    /// Hosts a Tenant's baseUrl may name, comma-separated: `acme.example.com` (exactly), or
+    /// `*.example.com` (any subdomain). Credentials are never sent to any other host.
+    #[arg(
+        long,
+        env = "ISC_ALLOWED_TENANT_HOSTS",
+        default_value = DEFAULT_ALLOWED_TENANT_HOSTS,
+        value_parser = parse_host_patterns,
+    )]
+    pub allowed_tenant_hosts: HostPatterns,
+    /// Allow plain http to loopback hosts (127.0.0.0/8, ::1, localhost), for the simulator and
+    /// tests; such Tenants carry a Warning condition. Never allows http to another host.
+    #[arg(long, env = "ISC_ALLOW_INSECURE_HTTP")]
+    pub allow_insecure_http: bool,
 }
 
 impl RunArgs {
@@ -74,6 +93,7 @@ impl RunArgs {
                     lease_duration_secs,
                 }),
             health_listen: self.health_listen,
+            tenant_policy: TenantPolicy::new(self.allowed_tenant_hosts, self.allow_insecure_http),
         }
     }
 }
@@ -98,11 +118,14 @@ impl TenantArgs {
     pub fn client(&self) -> Result<isc_client::TenantClient, CliError> {
         let secret = std::env::var(&self.client_secret_env)
             .map_err(|_| CliError::MissingSecret(self.client_secret_env.clone()))?;
-        let config = isc_client::TenantClientConfig::new(
+        let mut config = isc_client::TenantClientConfig::new(
             &self.base_url,
             &self.client_id,
             secrecy::SecretString::from(secret),
         )?;
+        // The person running the CLI chose the URL and the credential (no Tenant author to
+        // distrust); the client still refuses plain http to anything but a loopback host.
+        config.allow_insecure_http = true;
         Ok(isc_client::TenantClient::new(config)?)
     }
 }
@@ -176,6 +199,33 @@ mod tests {
                 lease_duration_secs: 30
             })
         );
+    }
+
+    #[test]
+    fn run_sends_credentials_only_where_the_flags_allow() {
+        let Command::Run(args) = parse(&["run"]).unwrap().command else {
+            panic!("not run");
+        };
+        assert_eq!(
+            args.operator_config().tenant_policy,
+            TenantPolicy::default()
+        );
+        let Command::Run(args) = parse(&[
+            "run",
+            "--allowed-tenant-hosts",
+            "127.0.0.1, *.Example.com",
+            "--allow-insecure-http",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not run");
+        };
+        let policy = args.operator_config().tenant_policy;
+        assert_eq!(policy.allowed_hosts, ["127.0.0.1", "*.example.com"]);
+        assert!(policy.allow_insecure_http);
+        assert!(parse(&["run", "--allowed-tenant-hosts", "a/b"]).is_err());
+        assert!(parse(&["run", "--allowed-tenant-hosts", ""]).is_err());
     }
 
     #[test]

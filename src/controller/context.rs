@@ -69,6 +69,16 @@ impl Context {
         self
     }
 
+    /// Checks every Tenant against the admin's `policy` (where credentials may go) instead
+    /// of the default (SailPoint's tenant domain, https only).
+    pub fn with_tenant_policy(
+        mut self,
+        policy: crate::controller::tenant_policy::TenantPolicy,
+    ) -> Self {
+        self.tenants.set_policy(policy);
+        self
+    }
+
     /// Every `Tenant` the controller watches (empty until set with [`Context::with_tenant_store`]).
     pub fn tenants_store(&self) -> &Store<Tenant> {
         &self.tenant_objects

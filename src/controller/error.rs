@@ -24,6 +24,9 @@ pub enum ReconcileError {
         /// Missing key.
         key: String,
     },
+    /// The admin's tenant policy refuses the Tenant's URL or Secret; nothing was sent.
+    #[error(transparent)]
+    Policy(#[from] crate::controller::tenant_policy::PolicyViolation),
     /// The spec cannot work; fixing the manifest is the only way forward.
     #[error("invalid spec: {0}")]
     InvalidSpec(String),
@@ -63,6 +66,7 @@ impl ReconcileError {
             ReconcileError::TenantNotFound(_) => reason::TENANT_NOT_FOUND,
             ReconcileError::SecretNotFound(_) => reason::SECRET_NOT_FOUND,
             ReconcileError::SecretKeyMissing { .. } => reason::SECRET_INVALID,
+            ReconcileError::Policy(e) => e.reason(),
             ReconcileError::InvalidSpec(_) => reason::INVALID_SPEC,
             ReconcileError::Conflict(_) => reason::CONFLICT,
             ReconcileError::Tenant(e) => match e {
@@ -112,6 +116,8 @@ impl ReconcileError {
                 }
                 _ => Requeue::Backoff,
             },
+            ReconcileError::Policy(e) if e.fixed_in_secret() => Requeue::Backoff,
+            ReconcileError::Policy(_) => Requeue::AfterChange,
             ReconcileError::Kube(_) => Requeue::Backoff,
             ReconcileError::Waiting(_) => Requeue::After(Duration::from_secs(1)),
         }

@@ -24,6 +24,7 @@ pub mod profile;
 pub mod profile_cache;
 pub mod status;
 pub mod tenant;
+pub mod tenant_policy;
 pub mod tenant_pool;
 
 use std::sync::Arc;

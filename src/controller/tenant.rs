@@ -3,6 +3,8 @@
 //! Dereference (Tenant + Secret through the tenant pool) → one token request → status: `Ready`
 //! with `TokenObtained`, or `False` with the error's reason. Status is written and a Warning
 //! Event published only when the status changed, so a steady Tenant costs no Kubernetes write.
+//! A Tenant reached over plain http (allowed by the admin for loopback hosts) also carries the
+//! Warning condition `InsecureTransport`, announced once by a Warning Event.
 
 use std::sync::Arc;
 
@@ -14,8 +16,10 @@ use crate::api::Tenant;
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
 use crate::controller::status::{
-    FALSE, TRUE, WriteGuard, condition, patch_status, reason, set_condition,
+    FALSE, TRUE, WriteGuard, condition, find_condition, patch_status, reason, remove_condition,
+    set_condition,
 };
+use crate::controller::tenant_policy::{INSECURE_TRANSPORT_CONDITION, Transport, policy_reason};
 use crate::controller::tenant_pool::jittered;
 
 /// Controller entry point for one `Tenant`.
@@ -32,12 +36,15 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
             .resolve(&ctx.client, &namespace, &tenant.name_any())
             .await?;
         handle.client.access_token().await?;
-        Ok::<_, ReconcileError>(handle.resync)
+        Ok::<_, ReconcileError>((handle.resync, handle.transport))
     }
     .await;
+    if let Ok((_, transport)) = &result {
+        mark_transport(&ctx, &tenant, &mut status.conditions, *transport).await;
+    }
     let conditions = &mut status.conditions;
     let outcome = match result {
-        Ok(resync) => {
+        Ok((resync, _)) => {
             let message = "obtained an access token with the configured credential";
             set_condition(
                 conditions,
@@ -76,4 +83,36 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
     )
     .await?;
     outcome
+}
+
+/// Sets the Warning condition `InsecureTransport` for plain http (with a Warning Event when it
+/// appears) and removes it for https.
+async fn mark_transport(
+    ctx: &Context,
+    tenant: &Tenant,
+    conditions: &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+    transport: Transport,
+) {
+    if transport == Transport::Https {
+        remove_condition(conditions, INSECURE_TRANSPORT_CONDITION);
+        return;
+    }
+    let message = "credentials and tenant data travel in clear text (plain http to a loopback \
+                   host, allowed by the operator's --allow-insecure-http); use https for a real \
+                   tenant";
+    let new =
+        find_condition(conditions, INSECURE_TRANSPORT_CONDITION).is_none_or(|c| c.status != TRUE);
+    set_condition(
+        conditions,
+        INSECURE_TRANSPORT_CONDITION,
+        TRUE,
+        policy_reason::PLAIN_HTTP_ALLOWED,
+        message,
+        tenant.metadata.generation,
+    );
+    if new {
+        let reason = policy_reason::PLAIN_HTTP_ALLOWED;
+        ctx.publish(tenant, EventType::Warning, reason, "Connect", message)
+            .await;
+    }
 }

@@ -1,9 +1,11 @@
 //! One tenant client per `Tenant` credential, and the per-tenant cache of profile lists.
 //!
 //! Everything that talks to a tenant gets its [`TenantHandle`] here, so the profile reconciler
-//! and processing requests share one token cache and one rate limiter per credential. A Secret
-//! is read on every resolve (a cheap Kubernetes read); a new `resourceVersion` (rotation) or a
-//! new Tenant generation builds a new client, so rotation needs no restart.
+//! and processing requests share one token cache per credential. The admin's
+//! [`TenantPolicy`] is checked on every resolve, before the Secret's values are read or any
+//! client is built. A Secret is read on every resolve (a cheap Kubernetes read); a new Tenant
+//! uid (deleted and recreated), generation or Secret `resourceVersion` (rotation) builds a new
+//! client, so rotation needs no restart and a recreated Tenant never inherits the old client.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,6 +19,7 @@ use crate::api::Tenant;
 use crate::controller::error::ReconcileError;
 use crate::controller::metrics::Metrics;
 use crate::controller::profile_cache::ProfileListCache;
+use crate::controller::tenant_policy::{TenantPolicy, Transport};
 use isc_client::{RateLimit, TenantClient, TenantClientConfig};
 
 /// A tenant ready to be called.
@@ -27,6 +30,8 @@ pub struct TenantHandle {
     pub resync: Duration,
     /// Profile list shared by every profile of this tenant during one resync.
     pub profiles: ProfileListCache,
+    /// How credentials travel (plain http only where the policy allowed it).
+    pub transport: Transport,
 }
 
 impl std::fmt::Debug for TenantHandle {
@@ -34,13 +39,21 @@ impl std::fmt::Debug for TenantHandle {
         f.debug_struct("TenantHandle")
             .field("client", &self.client)
             .field("resync", &self.resync)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
 
-struct PoolEntry {
+/// What a cached client was built from; any difference builds a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BuiltFrom {
+    uid: Option<String>,
     generation: Option<i64>,
     secret_version: Option<String>,
+}
+
+struct PoolEntry {
+    built_from: BuiltFrom,
     handle: Arc<TenantHandle>,
 }
 
@@ -48,6 +61,7 @@ struct PoolEntry {
 pub struct TenantPool {
     entries: Mutex<HashMap<(String, String), PoolEntry>>,
     metrics: Arc<Metrics>,
+    policy: TenantPolicy,
 }
 
 fn secret_value(secret: &Secret, key: &str) -> Option<String> {
@@ -68,29 +82,37 @@ fn secret_value(secret: &Secret, key: &str) -> Option<String> {
 }
 
 impl TenantPool {
-    /// An empty pool whose clients report their calls to `metrics`.
+    /// An empty pool whose clients report their calls to `metrics`, under the default
+    /// [`TenantPolicy`] (SailPoint's tenant domain, https only).
     pub fn new(metrics: Arc<Metrics>) -> Self {
         TenantPool {
             entries: Mutex::new(HashMap::new()),
             metrics,
+            policy: TenantPolicy::default(),
         }
     }
 
-    /// The cached handle, if it was built from this Tenant generation and Secret version.
-    fn current(
-        &self,
-        key: &(String, String),
-        generation: Option<i64>,
-        secret_version: &Option<String>,
-    ) -> Option<Arc<TenantHandle>> {
+    /// Replaces the policy (before the first resolve: cached clients are not re-checked).
+    pub fn set_policy(&mut self, policy: TenantPolicy) {
+        self.policy = policy;
+    }
+
+    /// The admin's rules every resolve checks.
+    pub fn policy(&self) -> &TenantPolicy {
+        &self.policy
+    }
+
+    /// The cached handle, if it was built from exactly this Tenant and Secret.
+    fn current(&self, key: &(String, String), built_from: &BuiltFrom) -> Option<Arc<TenantHandle>> {
         let entries = self.entries.lock().expect("pool lock");
         entries
             .get(key)
-            .filter(|e| e.generation == generation && &e.secret_version == secret_version)
+            .filter(|e| &e.built_from == built_from)
             .map(|e| Arc::clone(&e.handle))
     }
 
-    /// Reads the `Tenant` and its Secret and returns the (possibly reused) handle.
+    /// Reads the `Tenant`, checks it against the policy, reads its Secret (only if labelled for
+    /// the operator) and returns the (possibly reused) handle.
     pub async fn resolve(
         &self,
         kube: &Client,
@@ -102,25 +124,30 @@ impl TenantPool {
             .get_opt(tenant_name)
             .await?
             .ok_or_else(|| ReconcileError::TenantNotFound(tenant_name.to_string()))?;
+        let transport = self.policy.check_url(&tenant.spec.base_url)?;
         let secret_ref = &tenant.spec.credentials_secret_ref;
         let secrets: Api<Secret> = Api::namespaced(kube.clone(), namespace);
         let secret = secrets
             .get_opt(&secret_ref.name)
             .await?
             .ok_or_else(|| ReconcileError::SecretNotFound(secret_ref.name.clone()))?;
+        self.policy
+            .check_secret(&secret_ref.name, secret.metadata.labels.as_ref())?;
         let key = (namespace.to_string(), tenant_name.to_string());
-        let generation = tenant.metadata.generation;
-        let secret_version = secret.resource_version();
-        if let Some(handle) = self.current(&key, generation, &secret_version) {
+        let built_from = BuiltFrom {
+            uid: tenant.uid(),
+            generation: tenant.metadata.generation,
+            secret_version: secret.resource_version(),
+        };
+        if let Some(handle) = self.current(&key, &built_from) {
             return Ok((Arc::new(tenant), handle));
         }
-        let client = self.build_client(&tenant, &secret, namespace)?;
+        let client = self.build_client(&tenant, &secret, namespace, transport)?;
         let resync = Duration::from_secs(tenant.spec.resync_interval_seconds.max(1).into());
         // Check again and insert under one lock, so concurrent reconciles share one client.
         let mut entries = self.entries.lock().expect("pool lock");
         if let Some(entry) = entries.get(&key)
-            && entry.generation == generation
-            && entry.secret_version == secret_version
+            && entry.built_from == built_from
         {
             return Ok((Arc::new(tenant), Arc::clone(&entry.handle)));
         }
@@ -128,13 +155,13 @@ impl TenantPool {
             client,
             resync,
             profiles: ProfileListCache::new(resync),
+            transport,
         });
         tracing::info!(tenant = %tenant.name_any(), namespace, "tenant client (re)built");
         entries.insert(
             key,
             PoolEntry {
-                generation,
-                secret_version,
+                built_from,
                 handle: Arc::clone(&handle),
             },
         );
@@ -153,6 +180,7 @@ impl TenantPool {
         tenant: &Tenant,
         secret: &Secret,
         namespace: &str,
+        transport: Transport,
     ) -> Result<TenantClient, ReconcileError> {
         let secret_ref = &tenant.spec.credentials_secret_ref;
         let key_of = |key: &str| {
@@ -169,6 +197,7 @@ impl TenantPool {
             SecretString::from(client_secret),
         )
         .map_err(|e| ReconcileError::InvalidSpec(e.to_string()))?;
+        config.allow_insecure_http = transport == Transport::InsecureHttp;
         if let Some(limit) = tenant.spec.rate_limit {
             config.rate_limit = RateLimit {
                 requests: limit.requests,

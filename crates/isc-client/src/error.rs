@@ -68,7 +68,8 @@ pub enum IscError {
         detail_code: Option<String>,
         /// `trackingId` from the body, to quote to SailPoint support.
         tracking_id: Option<String>,
-        /// Messages from the body (or the raw body, shortened).
+        /// Messages from a tenant error body (shortened), or a note that there were none; never
+        /// the raw body.
         message: String,
     },
     /// The token endpoint refused the client credentials.
@@ -103,8 +104,8 @@ pub enum IscError {
         /// True when a non-idempotent request may have reached the tenant.
         outcome_unknown: bool,
     },
-    /// The response body did not match the expected schema.
-    #[error("{method} {path}: unexpected response body: {message}")]
+    /// The response body did not match the expected schema (or was larger than allowed).
+    #[error("{method} {path}: unexpected response body: {}", clip(.message, MAX_DECODE_TEXT))]
     Decode {
         /// HTTP method.
         method: String,
@@ -121,49 +122,73 @@ pub enum IscError {
     Config(String),
 }
 
+/// Longest `detailCode` or `trackingId` kept from an error body.
+const MAX_CODE_TEXT: usize = 100;
+/// Longest message text kept from an error body.
+const MAX_MESSAGE_TEXT: usize = 500;
+/// Longest decode error text shown.
+const MAX_DECODE_TEXT: usize = 200;
+/// What a 3xx shows: the redirect target (`Location`) is never quoted.
+const REDIRECT_REFUSED: &str = "the tenant answered with a redirect, which is not followed";
+/// What an error shows when the body was not a tenant error response.
+const NO_TENANT_MESSAGE: &str = "no error message from the tenant";
+
 fn describe_api_error(
     detail_code: &Option<String>,
     tracking_id: &Option<String>,
     message: &str,
 ) -> String {
-    let mut out = message.to_string();
+    let mut out = clip(message, MAX_MESSAGE_TEXT);
     if let Some(code) = detail_code {
-        out = format!("{out} [detailCode: {code}]");
+        out = format!("{out} [detailCode: {}]", clip(code, MAX_CODE_TEXT));
     }
     if let Some(id) = tracking_id {
-        out = format!("{out} [trackingId: {id}]");
+        out = format!("{out} [trackingId: {}]", clip(id, MAX_CODE_TEXT));
+    }
+    out
+}
+
+/// The documented 401 body `{"error": "..."}` (e.g. "JWT is expired"), shortened.
+fn unauthorized_text(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("error")?.as_str().map(|t| clip(t, MAX_MESSAGE_TEXT)))
+        .unwrap_or_default()
+}
+
+/// `text` without control characters and at most `max` characters long (`…` marks a cut), so
+/// tenant text is safe to put in a status, an Event or a log line.
+pub fn clip(text: &str, max: usize) -> String {
+    let mut chars = text.chars().map(|c| if c.is_control() { ' ' } else { c });
+    let mut out: String = chars.by_ref().take(max).collect();
+    if chars.next().is_some() {
+        out.push('…');
     }
     out
 }
 
 impl IscError {
-    /// Builds an [`IscError::Api`] from a status and raw body, keeping `detailCode`/`trackingId`.
+    /// Builds an [`IscError::Api`] from a status and the (capped) body. Only a tenant error body
+    /// is quoted: an `ErrorResponseDto` (detailCode, trackingId, messages) or the documented
+    /// 401 `{"error": ...}`, each shortened; any other body is never shown.
     pub fn from_response(method: &str, path: &str, status: u16, body: &[u8]) -> Self {
         let parsed: Option<ErrorResponseDto> = serde_json::from_slice(body).ok();
-        let (detail_code, tracking_id, mut message) = match parsed {
+        let (detail_code, tracking_id, message) = match parsed {
             Some(dto) if dto.detail_code.is_some() || !dto.messages.is_empty() => {
-                let text = dto.message_text();
-                (dto.detail_code, dto.tracking_id, text)
+                let text = clip(&dto.message_text(), MAX_MESSAGE_TEXT);
+                let code = dto.detail_code.map(|c| clip(&c, MAX_CODE_TEXT));
+                let tracking = dto.tracking_id.map(|t| clip(&t, MAX_CODE_TEXT));
+                (code, tracking, text)
             }
-            _ => {
-                // 401 `{error}`, 429 `{message}` or something else: keep a short excerpt.
-                let v: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-                let text = v
-                    .as_ref()
-                    .and_then(|v| {
-                        v.get("error")
-                            .or_else(|| v.get("message"))
-                            .or_else(|| v.get("errorMessage"))
-                    })
-                    .and_then(|m| m.as_str())
-                    .map(str::to_string)
-                    .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect());
-                (None, None, text)
-            }
+            _ if (300..400).contains(&status) => (None, None, REDIRECT_REFUSED.to_string()),
+            _ if status == 401 => (None, None, unauthorized_text(body)),
+            _ => (None, None, String::new()),
         };
-        if message.trim().is_empty() {
-            message = "no error message in the response".to_string();
-        }
+        let message = if message.trim().is_empty() {
+            NO_TENANT_MESSAGE.to_string()
+        } else {
+            message
+        };
         IscError::Api {
             method: method.to_string(),
             path: path.to_string(),
@@ -389,5 +414,63 @@ mod tests {
         assert!(e.to_string().contains("JWT expired"), "{e}");
         let e = IscError::from_response("GET", "/p", 502, b"");
         assert!(e.to_string().contains("no error message"), "{e}");
+    }
+
+    #[test]
+    fn other_bodies_are_never_quoted() {
+        for body in [
+            &b"<html>internal admin console at 10.0.0.7</html>"[..],
+            br#"{"message":"internal detail"}"#,
+            br#"{"errorMessage":"internal detail"}"#,
+            br#"{"error":"internal detail"}"#,
+        ] {
+            let e = IscError::from_response("GET", "/v2024/x", 500, body);
+            let text = e.to_string();
+            assert!(!text.contains("internal"), "{text}");
+            assert_eq!(
+                text,
+                "GET /v2024/x failed with HTTP 500: no error message from the tenant"
+            );
+        }
+    }
+
+    #[test]
+    fn tenant_error_fields_are_shortened_and_cleaned() {
+        let long = "x".repeat(5000);
+        let body = serde_json::json!({
+            "detailCode": long, "trackingId": long,
+            "messages": [{"text": format!("line1\nline2 {long}")}]
+        });
+        let e = IscError::from_response("POST", "/p", 400, body.to_string().as_bytes());
+        let text = e.to_string();
+        assert!(text.len() < 1200, "{}", text.len());
+        assert!(!text.contains('\n'), "{text}");
+        assert!(text.contains("line1 line2"), "{text}");
+        assert!(text.contains('…'), "{text}");
+    }
+
+    #[test]
+    fn a_redirect_is_a_permanent_error_without_its_target() {
+        let e = IscError::from_response("GET", "/v2024/x", 307, b"see http://evil.example/");
+        assert_eq!(e.class(), ErrorClass::Permanent);
+        assert!(e.to_string().contains("redirect"), "{e}");
+        assert!(!e.to_string().contains("evil"), "{e}");
+    }
+
+    #[test]
+    fn decode_errors_are_shortened() {
+        let e = IscError::Decode {
+            method: "GET".into(),
+            path: "/p".into(),
+            message: "y".repeat(10_000),
+        };
+        assert!(e.to_string().len() < 300);
+    }
+
+    #[test]
+    fn clip_counts_characters_not_bytes() {
+        assert_eq!(clip("ééé", 2), "éé…");
+        assert_eq!(clip("ab", 2), "ab");
+        assert_eq!(clip("a\u{7}b", 5), "a b");
     }
 }

@@ -22,8 +22,10 @@ pub mod api;
 pub mod client;
 pub mod error;
 
-pub use api::{IdentityDefaultFilter, ListParams, Page};
+pub use api::{
+    IdentityDefaultFilter, LenientList, ListParams, MAX_LIST_PAGES, MalformedObject, Page,
+};
 pub use client::{ApiRequest, RateLimit, RetryPolicy, TenantClient, TenantClientConfig};
-pub use error::{ErrorClass, IscError, SubmissionOutcome};
+pub use error::{ErrorClass, IscError, SubmissionOutcome, clip};
 pub use isc_wire::filter::{self, Filter};
 pub use isc_wire::models;

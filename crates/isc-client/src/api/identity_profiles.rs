@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use super::{ListParams, Page, path_segment, profile_path};
+use super::{LenientList, ListParams, Page, path_segment, profile_path};
 use crate::client::{ApiRequest, TenantClient};
 use crate::error::IscError;
 use crate::models::{
@@ -26,6 +26,18 @@ impl TenantClient {
         params: &ListParams,
     ) -> Result<Vec<IdentityProfile>, IscError> {
         self.list_all(params, |p| {
+            p.apply(ApiRequest::new(Method::GET, "/v2024/identity-profiles"))
+        })
+        .await
+    }
+
+    /// Every identity profile matching `params.filter`, across pages, each decoded on its own:
+    /// a profile that does not match the schema is listed in `malformed` and the others carry on.
+    pub async fn list_all_identity_profiles_lenient(
+        &self,
+        params: &ListParams,
+    ) -> Result<LenientList<IdentityProfile>, IscError> {
+        self.list_all_lenient(params, |p| {
             p.apply(ApiRequest::new(Method::GET, "/v2024/identity-profiles"))
         })
         .await

@@ -5,7 +5,10 @@
 mod identities;
 mod identity_profiles;
 mod legacy;
+mod paging;
 mod tasks;
+
+pub use paging::{LenientList, MAX_LIST_PAGES, MalformedObject};
 
 use crate::client::{ApiRequest, TenantClient};
 use crate::error::IscError;
@@ -91,45 +94,17 @@ fn path_segment(id: &str) -> Result<&str, IscError> {
 }
 
 impl TenantClient {
+    /// One page of a list call; an empty body (a 204) is an empty page.
     async fn list_page<T: serde::de::DeserializeOwned>(
         &self,
         req: ApiRequest,
     ) -> Result<Page<T>, IscError> {
         let response = self.execute(&req).await?;
-        let items = response.parse(req.method().as_str(), req.path())?;
+        let items: Option<Vec<T>> = response.parse(req.method().as_str(), req.path())?;
         Ok(Page {
-            items,
+            items: items.unwrap_or_default(),
             total: response.total_count,
         })
-    }
-
-    /// Follows `offset` until a short page, so callers see every record exactly once.
-    async fn list_all<T, F>(&self, params: &ListParams, make: F) -> Result<Vec<T>, IscError>
-    where
-        T: serde::de::DeserializeOwned,
-        F: Fn(&ListParams) -> ApiRequest,
-    {
-        let limit = params
-            .limit
-            .unwrap_or(MAX_PAGE_SIZE)
-            .clamp(1, MAX_PAGE_SIZE);
-        let mut out = Vec::new();
-        let mut offset = params.offset.unwrap_or(0);
-        loop {
-            let page_params = ListParams {
-                limit: Some(limit),
-                offset: Some(offset),
-                count: false,
-                ..params.clone()
-            };
-            let page: Page<T> = self.list_page(make(&page_params)).await?;
-            let n = page.items.len() as u32;
-            out.extend(page.items);
-            if n < limit {
-                return Ok(out);
-            }
-            offset += limit;
-        }
     }
 }
 

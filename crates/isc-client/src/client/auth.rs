@@ -6,14 +6,44 @@ use std::time::{Duration, Instant};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::TenantClient;
+use super::body::{MAX_ERROR_BODY_BYTES, read_capped};
 use super::http::without_url;
 use super::observe::bump;
-use super::retry::{LastTry, RetryCount, RetryDecision, TransportFailure, decide_retry};
+use super::retry::{
+    LastTry, RetryCount, RetryDecision, RetryPolicy, TransportFailure, decide_retry,
+};
 use crate::error::IscError;
 use crate::models::TokenResponse;
 
 /// Path of the token endpoint.
 const TOKEN_PATH: &str = "/oauth/token";
+
+/// Longest token lifetime believed, whatever `expires_in` says.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// Most 429 retries of the token request, which holds the token lock while it waits.
+const MAX_TOKEN_RATE_LIMITED_RETRIES: usize = 2;
+/// Longest `Retry-After` the token request waits for (with the lock held).
+const MAX_TOKEN_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// The retry policy of the token request: the client's, with 429 waits bounded tighter, because
+/// every caller of the client waits for the token while it runs.
+fn token_retry_policy(policy: &RetryPolicy) -> RetryPolicy {
+    RetryPolicy {
+        max_rate_limited_retries: policy
+            .max_rate_limited_retries
+            .min(MAX_TOKEN_RATE_LIMITED_RETRIES),
+        max_retry_after: policy.max_retry_after.min(MAX_TOKEN_RETRY_AFTER),
+        ..*policy
+    }
+}
+
+/// When a token of `expires_in` seconds, received `now`, is replaced: the lifetime is capped
+/// at [`MAX_TOKEN_LIFETIME`] and the arithmetic saturates.
+fn refresh_time(now: Instant, expires_in: u64) -> Instant {
+    let lifetime = Duration::from_secs(expires_in.max(1)).min(MAX_TOKEN_LIFETIME);
+    now.checked_add(usable_for(lifetime)).unwrap_or(now)
+}
 
 /// The current access token and when to replace it.
 pub(super) struct CachedToken {
@@ -33,9 +63,32 @@ fn usable_for(lifetime: Duration) -> Duration {
 /// The error text for a refusal by the token endpoint; says what to check, never the secret.
 fn token_error_text(status: reqwest::StatusCode) -> String {
     match status.as_u16() {
+        300..=399 => "the token endpoint answered with a redirect, which is not followed (check the tenant URL)".to_string(),
         400 | 401 => "the tenant rejected the client credentials (check client_id and client_secret in the Secret)".to_string(),
         403 => "the OAuth client is not allowed to use the client-credentials grant".to_string(),
         _ => format!("token endpoint answered {status}"),
+    }
+}
+
+/// The error for a token request the endpoint refused: a 429 is [`IscError::RateLimited`]
+/// (with its wait capped by `policy`), anything else [`IscError::Auth`].
+fn token_refusal(
+    url: &url::Url,
+    last: &LastTry,
+    status: reqwest::StatusCode,
+    policy: &RetryPolicy,
+) -> IscError {
+    if last.is_rate_limited() {
+        return IscError::RateLimited {
+            method: "POST".into(),
+            path: TOKEN_PATH.into(),
+            retry_after: last.retry_after().map(|d| d.min(policy.max_retry_after)),
+        };
+    }
+    IscError::Auth {
+        token_url: url.to_string(),
+        status: status.as_u16(),
+        message: token_error_text(status),
     }
 }
 
@@ -84,6 +137,7 @@ impl TenantClient {
             ("client_id", config.client_id.as_str()),
             ("client_secret", config.client_secret.expose_secret()),
         ];
+        let policy = token_retry_policy(&config.retry);
         let mut count = RetryCount::default();
         loop {
             self.inner.limiter.until_ready().await;
@@ -100,20 +154,14 @@ impl TenantClient {
                 }
                 Ok(response) => {
                     let last = self.note_status(&response);
-                    let status = response.status();
-                    let error = IscError::Auth {
-                        token_url: url.to_string(),
-                        status: status.as_u16(),
-                        message: token_error_text(status),
-                    };
-                    (last, error)
+                    (last, token_refusal(&url, &last, response.status(), &policy))
                 }
                 Err(e) => (
                     LastTry::NoResponse(TransportFailure::of_send_error(&e)),
                     token_transport_error(&e),
                 ),
             };
-            match decide_retry(count, &last, true, &config.retry, rand::random()) {
+            match decide_retry(count, &last, true, &policy, rand::random()) {
                 RetryDecision::Retry { after } => {
                     count = count.after(&last);
                     self.wait_before_retry(&last, after).await;
@@ -123,21 +171,26 @@ impl TenantClient {
         }
     }
 
-    /// Reads a successful token response.
+    /// Reads a successful token response (at most [`MAX_ERROR_BODY_BYTES`]: a token is small).
     async fn read_token(response: reqwest::Response) -> Result<CachedToken, IscError> {
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| token_transport_error(&e))?;
-        let token: TokenResponse = serde_json::from_slice(&body).map_err(|e| IscError::Decode {
+        let decode_error = |message: String| IscError::Decode {
             method: "POST".into(),
             path: TOKEN_PATH.into(),
-            message: e.to_string(),
-        })?;
-        let lifetime = Duration::from_secs(token.expires_in.max(1));
+            message,
+        };
+        let body = match read_capped(response, MAX_ERROR_BODY_BYTES).await {
+            Ok(body) => body,
+            Err(super::body::BodyError::Transport(e)) => return Err(token_transport_error(&e)),
+            Err(super::body::BodyError::TooLarge) => {
+                return Err(decode_error("the token response is too large".into()));
+            }
+        };
+        // serde's text could quote the token: only its category is kept.
+        let token: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|e| decode_error(format!("not a token response ({:?})", e.classify())))?;
         Ok(CachedToken {
             access_token: SecretString::from(token.access_token),
-            refresh_at: Instant::now() + usable_for(lifetime),
+            refresh_at: refresh_time(Instant::now(), token.expires_in),
         })
     }
 }
@@ -167,11 +220,44 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_expires_in_is_capped_and_never_overflows() {
+        let now = Instant::now();
+        for expires_in in [u64::MAX, u64::MAX / 2, 10 * 365 * 24 * 3600] {
+            let at = refresh_time(now, expires_in);
+            assert_eq!(at - now, usable_for(MAX_TOKEN_LIFETIME), "{expires_in}");
+        }
+        assert_eq!(refresh_time(now, 0) - now, Duration::from_millis(500));
+        assert_eq!(refresh_time(now, 3600) - now, Duration::from_secs(2880));
+    }
+
+    #[test]
+    fn the_token_request_waits_less_for_429s() {
+        let policy = token_retry_policy(&RetryPolicy::default());
+        assert_eq!(policy.max_rate_limited_retries, 2);
+        assert_eq!(policy.max_retry_after, Duration::from_secs(10));
+        assert_eq!(policy.max_retries, RetryPolicy::default().max_retries);
+    }
+
+    #[test]
+    fn a_token_429_is_rate_limited_with_a_capped_wait() {
+        let url = url::Url::parse("https://t.example/oauth/token").unwrap();
+        let policy = token_retry_policy(&RetryPolicy::default());
+        let last = LastTry::Status {
+            status: 429,
+            retry_after: Some(Duration::MAX),
+        };
+        let e = token_refusal(&url, &last, reqwest::StatusCode::TOO_MANY_REQUESTS, &policy);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(10)));
+        assert_eq!(e.class(), crate::ErrorClass::RateLimited);
+    }
+
+    #[test]
     fn token_errors_say_what_to_check() {
         use reqwest::StatusCode;
         assert!(token_error_text(StatusCode::UNAUTHORIZED).contains("client_secret"));
         assert!(token_error_text(StatusCode::BAD_REQUEST).contains("client_id"));
         assert!(token_error_text(StatusCode::FORBIDDEN).contains("client-credentials grant"));
+        assert!(token_error_text(StatusCode::TEMPORARY_REDIRECT).contains("not followed"));
         assert_eq!(
             token_error_text(StatusCode::SERVICE_UNAVAILABLE),
             "token endpoint answered 503 Service Unavailable"

@@ -30,6 +30,11 @@ pub struct TenantClientConfig {
     pub ca_bundle_pem: Option<Vec<u8>>,
     /// Told about every HTTP attempt (metrics).
     pub observer: Option<Arc<dyn CallObserver>>,
+    /// Allows an `http://` base URL, and then only for a loopback host (the simulator, tests);
+    /// credentials never travel in clear text to another machine.
+    pub allow_insecure_http: bool,
+    /// Largest successful response body read; a longer one is an error, never buffered whole.
+    pub max_body_bytes: usize,
 }
 
 impl std::fmt::Debug for TenantClientConfig {
@@ -41,6 +46,7 @@ impl std::fmt::Debug for TenantClientConfig {
             .field("rate_limit", &self.rate_limit)
             .field("retry", &self.retry)
             .field("request_timeout", &self.request_timeout)
+            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish_non_exhaustive()
     }
 }
@@ -73,7 +79,41 @@ impl TenantClientConfig {
             request_timeout: Duration::from_secs(30),
             ca_bundle_pem: None,
             observer: None,
+            allow_insecure_http: false,
+            max_body_bytes: MAX_BODY_BYTES,
         })
+    }
+
+    /// Refuses an `http://` base URL unless insecure http is allowed and the host is loopback.
+    pub(crate) fn check_transport_security(&self) -> Result<(), IscError> {
+        if self.base_url.scheme() == "https" {
+            return Ok(());
+        }
+        if !self.allow_insecure_http {
+            return Err(IscError::Config(
+                "plain http is not allowed for tenant URLs (use https)".to_string(),
+            ));
+        }
+        if !is_loopback_host(&self.base_url) {
+            return Err(IscError::Config(
+                "plain http is allowed only for a loopback host (127.0.0.0/8, ::1, localhost)"
+                    .to_string(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Default of [`TenantClientConfig::max_body_bytes`]: 64 MiB, far above any real list page.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// True for `localhost` and loopback IP addresses (127.0.0.0/8, `::1`).
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -99,6 +139,43 @@ mod tests {
     fn config_rejects_non_http_urls() {
         let err = TenantClientConfig::new("ftp://x", "c", SecretString::from("s")).unwrap_err();
         assert!(err.to_string().contains("http"), "{err}");
+    }
+
+    fn config(url: &str, allow_insecure_http: bool) -> TenantClientConfig {
+        let mut config = TenantClientConfig::new(url, "c", SecretString::from("s")).unwrap();
+        config.allow_insecure_http = allow_insecure_http;
+        config
+    }
+
+    #[test]
+    fn https_is_always_allowed() {
+        assert!(crate::TenantClient::new(config("https://acme.example", false)).is_ok());
+        assert!(crate::TenantClient::new(config("https://10.0.0.1:8443", true)).is_ok());
+    }
+
+    #[test]
+    fn http_needs_the_opt_in_and_a_loopback_host() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost",
+            "http://[::1]:1",
+        ] {
+            let err = crate::TenantClient::new(config(url, false)).unwrap_err();
+            assert!(matches!(err, IscError::Config(_)), "{url}: {err}");
+            assert!(err.to_string().contains("https"), "{err}");
+            assert!(crate::TenantClient::new(config(url, true)).is_ok(), "{url}");
+        }
+        assert!(crate::TenantClient::new(config("http://127.8.9.10", true)).is_ok());
+        for url in [
+            "http://10.0.0.1",
+            "http://acme.example",
+            "http://localhost.evil.example",
+            "http://[::2]",
+            "http://169.254.169.254",
+        ] {
+            let err = crate::TenantClient::new(config(url, true)).unwrap_err();
+            assert!(err.to_string().contains("loopback"), "{url}: {err}");
+        }
     }
 
     #[test]

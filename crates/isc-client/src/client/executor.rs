@@ -10,11 +10,13 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::TenantClient;
+use super::body::{BodyError, MAX_ERROR_BODY_BYTES, read_capped, read_truncated};
 use super::http::without_url;
 use super::observe::bump;
 use super::request::{ApiRequest, ApiResponse};
 use super::retry::{
-    LastTry, RetryCount, RetryDecision, TransportFailure, decide_retry, retry_after_header,
+    LastTry, RetryCount, RetryDecision, RetryPolicy, TransportFailure, decide_retry,
+    retry_after_header,
 };
 use crate::error::IscError;
 
@@ -30,6 +32,8 @@ enum FailedTry {
         response: reqwest::Response,
         last: LastTry,
     },
+    /// The tenant answered 2xx with a body larger than the client reads.
+    TooLarge { max_body_bytes: usize },
 }
 
 impl FailedTry {
@@ -37,6 +41,11 @@ impl FailedTry {
         match self {
             FailedTry::NoResponse { failure, .. } => LastTry::NoResponse(*failure),
             FailedTry::Status { last, .. } => *last,
+            // A 2xx: never retried, whatever the method.
+            FailedTry::TooLarge { .. } => LastTry::Status {
+                status: 200,
+                retry_after: None,
+            },
         }
     }
 
@@ -44,8 +53,9 @@ impl FailedTry {
         matches!(self, FailedTry::Status { response, .. } if response.status() == StatusCode::UNAUTHORIZED)
     }
 
-    /// The error reported when no retry follows.
-    async fn into_error(self, request: &ApiRequest) -> IscError {
+    /// The error reported when no retry follows. A `Retry-After` is capped at the policy's
+    /// longest wait, and only the first [`MAX_ERROR_BODY_BYTES`] of an error body are read.
+    async fn into_error(self, request: &ApiRequest, policy: &RetryPolicy) -> IscError {
         let method = request.method.as_str().to_string();
         let path = request.path.clone();
         match self {
@@ -55,14 +65,19 @@ impl FailedTry {
                 message,
                 outcome_unknown: !request.is_resendable() && failure.may_have_reached_tenant(),
             },
+            FailedTry::TooLarge { max_body_bytes } => IscError::Decode {
+                method,
+                path,
+                message: format!("the response body is larger than {max_body_bytes} bytes"),
+            },
             FailedTry::Status { last, .. } if last.is_rate_limited() => IscError::RateLimited {
                 method,
                 path,
-                retry_after: last.retry_after(),
+                retry_after: last.retry_after().map(|d| d.min(policy.max_retry_after)),
             },
             FailedTry::Status { response, .. } => {
                 let status = response.status().as_u16();
-                let body = response.bytes().await.unwrap_or_default();
+                let body = read_truncated(response, MAX_ERROR_BODY_BYTES).await;
                 IscError::from_response(&method, &path, status, &body)
             }
         }
@@ -77,8 +92,10 @@ impl TenantClient {
         let mut count = RetryCount::default();
         let mut refreshed_after_401 = false;
         loop {
-            self.inner.limiter.until_ready().await;
+            // The token first: a permit taken while waiting for the token would be spent later
+            // in a burst with every other caller that waited.
             let token = self.access_token().await?;
+            self.inner.limiter.until_ready().await;
             let failed = match self.send_once(request, &url, &token).await {
                 Ok(response) => return Ok(response),
                 Err(failed) => failed,
@@ -97,7 +114,7 @@ impl TenantClient {
                     count = count.after(&last);
                     self.wait_before_retry(&last, after).await;
                 }
-                RetryDecision::GiveUp => return Err(failed.into_error(request).await),
+                RetryDecision::GiveUp => return Err(failed.into_error(request, policy).await),
             }
         }
     }
@@ -144,7 +161,7 @@ impl TenantClient {
             let last = self.note_status(&response);
             return Err(FailedTry::Status { response, last });
         }
-        read_success(response).await
+        read_success(response, self.inner.config.max_body_bytes).await
     }
 
     /// What an error status means for the retry decision; counts a 429.
@@ -168,18 +185,27 @@ impl TenantClient {
     }
 }
 
-/// A 2xx response with its `X-Total-Count` and body.
-async fn read_success(response: reqwest::Response) -> Result<ApiResponse, FailedTry> {
+/// A 2xx response with its `X-Total-Count` and body (at most `max_body_bytes`).
+async fn read_success(
+    response: reqwest::Response,
+    max_body_bytes: usize,
+) -> Result<ApiResponse, FailedTry> {
     let status = response.status().as_u16();
     let total_count = response
         .headers()
         .get("X-Total-Count")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok());
-    let body = response.bytes().await.map_err(|e| FailedTry::NoResponse {
-        failure: TransportFailure::ResponseLost,
-        message: without_url(&e),
-    })?;
+    let body = match read_capped(response, max_body_bytes).await {
+        Ok(body) => body,
+        Err(BodyError::Transport(e)) => {
+            return Err(FailedTry::NoResponse {
+                failure: TransportFailure::ResponseLost,
+                message: without_url(&e),
+            });
+        }
+        Err(BodyError::TooLarge) => return Err(FailedTry::TooLarge { max_body_bytes }),
+    };
     Ok(ApiResponse {
         status,
         total_count,
@@ -202,5 +228,6 @@ fn log_retry(request: &ApiRequest, failed: &FailedTry, after: Duration) {
             let status = response.status().as_u16();
             tracing::debug!(%method, %path, status, delay_ms, "retrying after server error");
         }
+        FailedTry::TooLarge { .. } => {}
     }
 }

@@ -1,5 +1,5 @@
-//! The HTTP layer under the client: TLS provider, the reqwest client, and transport errors
-//! described without URLs.
+//! The HTTP layer under the client: TLS provider, the reqwest client (no redirects), and
+//! transport errors described as short categories, never with the host's own error text.
 
 use std::time::Duration;
 
@@ -22,7 +22,10 @@ pub(crate) fn build_http_client(config: &TenantClientConfig) -> Result<reqwest::
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("isc-operator/", env!("CARGO_PKG_VERSION")))
         .timeout(config.request_timeout)
-        .connect_timeout(Duration::from_secs(10));
+        .connect_timeout(Duration::from_secs(10))
+        // A redirect would re-send the credentials (the token form, the bearer header) to a
+        // host nobody allowed: every 3xx is handed back as an error instead.
+        .redirect(reqwest::redirect::Policy::none());
     if let Some(pem) = &config.ca_bundle_pem {
         let certs = reqwest::Certificate::from_pem_bundle(pem)
             .map_err(|e| IscError::Config(format!("CA bundle is not valid PEM: {e}")))?;
@@ -35,22 +38,46 @@ pub(crate) fn build_http_client(config: &TenantClientConfig) -> Result<reqwest::
         .map_err(|e| IscError::Config(format!("HTTP client: {e}")))
 }
 
-/// A short, stable description of a transport error: its kind and root cause, without the URL.
+/// A short, stable category of a transport error: never the URL, and never the text of the
+/// host's resolver, TLS stack or socket, so a tenant URL cannot be used to probe a network.
 pub(crate) fn without_url(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "reading the response failed"
-    } else {
-        "request failed"
-    };
-    let mut root: &dyn std::error::Error = e;
-    while let Some(next) = root.source() {
-        root = next;
+    if e.is_timeout() {
+        return "timed out".to_string();
     }
-    format!("{kind}: {root}")
+    if e.is_body() || e.is_decode() {
+        return "reading the response failed".to_string();
+    }
+    match (e.is_connect(), cause_of(e)) {
+        (true, Some(cause)) => format!("connection failed ({cause})"),
+        (true, None) => "connection failed".to_string(),
+        (false, Some(cause)) => format!("request failed ({cause})"),
+        (false, None) => "request failed".to_string(),
+    }
+}
+
+/// The category of the root cause of `e`, when it is one of the known ones.
+fn cause_of(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return Some("connection refused"),
+                std::io::ErrorKind::ConnectionReset => return Some("connection reset"),
+                std::io::ErrorKind::TimedOut => return Some("timed out"),
+                _ => {}
+            }
+        }
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return Some("TLS error");
+        }
+        // The resolver's error type is private to hyper-util; its text names it. The text is
+        // only matched here, never shown.
+        if err.to_string().starts_with("dns error") {
+            return Some("name resolution failed");
+        }
+        next = err.source();
+    }
+    None
 }
 
 #[cfg(test)]
@@ -88,5 +115,20 @@ mod tests {
         assert!(!text.contains("secret-path"), "{text}");
         assert!(!text.contains("token=abc"), "{text}");
         assert!(text.starts_with("connection failed"), "{text}");
+        assert_eq!(text, "connection failed (connection refused)");
+    }
+
+    #[tokio::test]
+    async fn name_resolution_errors_are_a_category_without_resolver_text() {
+        install_crypto_provider();
+        let e = reqwest::Client::new()
+            .get("http://does-not-exist.invalid/x")
+            .send()
+            .await
+            .unwrap_err();
+        let text = without_url(&e);
+        assert!(!text.contains("invalid"), "{text}");
+        assert!(text.starts_with("connection failed"), "{text}");
+        assert!(!text.contains("os error"), "{text}");
     }
 }

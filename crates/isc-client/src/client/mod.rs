@@ -2,7 +2,10 @@
 //! safe for the tenant.
 //!
 //! One [`TenantClient`] per tenant credential; clone it freely, the clones share the token cache,
-//! the rate limiter and the call counters. Rules:
+//! the rate limiter and the call counters (and every client of the same base URL and client id
+//! shares the rate limiter). Rules:
+//! - no redirect is followed: a 3xx is an error, so credentials only go to the configured host;
+//! - response bodies are read with a cap; durations from the wire saturate and are capped;
 //! - the token is cached, refreshed shortly before expiry and once after a 401; concurrent
 //!   callers wait for one refresh (single flight);
 //! - every call first takes a permit from the client-side limiter (default 95 per 10 s, under
@@ -15,15 +18,17 @@
 //!
 //! # Layers
 //! - `config`: [`TenantClientConfig`];
-//! - `http`: the reqwest client, TLS provider and URL-free transport error text;
+//! - `http`: the reqwest client (no redirects), TLS provider and transport error categories;
+//! - `body`: response bodies read with a size cap;
 //! - `auth`: the token cache and the token request;
-//! - `rate_limit`: [`RateLimit`] and the GCRA quota;
+//! - `rate_limit`: [`RateLimit`], the GCRA quota and the limiter shared per credential;
 //! - `retry`: [`RetryPolicy`] and the pure [`decide_retry`];
 //! - `request`: [`ApiRequest`] / [`ApiResponse`];
 //! - `executor`: [`TenantClient::execute`], which ties the layers together;
 //! - `observe`: call counters and the metrics hook.
 
 mod auth;
+mod body;
 mod config;
 mod executor;
 mod http;
@@ -34,11 +39,13 @@ mod retry;
 
 use std::sync::Arc;
 
-use governor::{DefaultDirectRateLimiter, RateLimiter};
+use governor::DefaultDirectRateLimiter;
 use tokio::sync::Mutex;
 use url::Url;
 
-pub use config::TenantClientConfig;
+pub use auth::MAX_TOKEN_LIFETIME;
+pub use body::MAX_ERROR_BODY_BYTES;
+pub use config::{MAX_BODY_BYTES, TenantClientConfig};
 pub use http::install_crypto_provider;
 pub use observe::{CallObserver, CallRecord, CallStats, CallStatsSnapshot, route_of};
 pub use rate_limit::{RateLimit, TENANT_LIMIT_PER_WINDOW, TENANT_LIMIT_WINDOW};
@@ -54,7 +61,7 @@ use crate::error::IscError;
 struct Inner {
     http: reqwest::Client,
     config: TenantClientConfig,
-    limiter: DefaultDirectRateLimiter,
+    limiter: Arc<DefaultDirectRateLimiter>,
     token: Mutex<Option<auth::CachedToken>>,
     stats: CallStats,
 }
@@ -75,14 +82,18 @@ impl std::fmt::Debug for TenantClient {
 }
 
 impl TenantClient {
-    /// Builds a client. Fails only on an unusable configuration.
+    /// Builds a client. Fails on an unusable configuration, and on an `http://` base URL unless
+    /// [`TenantClientConfig::allow_insecure_http`] is set and the host is loopback. Clients of
+    /// the same (base URL, client id) share one rate limiter.
     pub fn new(config: TenantClientConfig) -> Result<Self, IscError> {
+        config.check_transport_security()?;
         let http = http::build_http_client(&config)?;
-        let quota = rate_limit::quota_for(config.rate_limit)?;
+        let limiter =
+            rate_limit::shared_limiter(&config.base_url, &config.client_id, config.rate_limit)?;
         Ok(TenantClient {
             inner: Arc::new(Inner {
                 http,
-                limiter: RateLimiter::direct(quota),
+                limiter,
                 config,
                 token: Mutex::new(None),
                 stats: CallStats::default(),

@@ -1,10 +1,19 @@
-//! The client-side rate limit: a GCRA quota that keeps every clone of a client under the
-//! tenant gateway's limit, so the tenant rarely has to answer 429.
+//! The client-side rate limit: a GCRA quota that keeps every client of one credential under
+//! the tenant gateway's limit, so the tenant rarely has to answer 429.
+//!
+//! The tenant counts per client id, so the limiter is too: a process-wide registry hands every
+//! [`super::TenantClient`] built for the same (normalized base URL, client id) the same
+//! limiter, however many `Tenant` objects name that credential. A new limiter starts without
+//! burst credit, so a restarted process spreads its first calls over the window instead of
+//! sending a burst into a window the previous process may have filled.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use governor::Quota;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use url::Url;
 
 use crate::error::IscError;
 
@@ -47,9 +56,90 @@ pub(crate) fn quota_for(limit: RateLimit) -> Result<Quota, IscError> {
         .allow_burst(burst))
 }
 
+/// Limiters in use, by (normalized base URL, client id); entries die with their last client.
+type Registry = HashMap<(String, String), Weak<DefaultDirectRateLimiter>>;
+
+static LIMITERS: LazyLock<Mutex<Registry>> = LazyLock::new(Mutex::default);
+
+/// The limiter for `client_id` at `base_url`: the one already in use by another client of the
+/// same pair (with the quota it was made with), or a new one without burst credit.
+pub(crate) fn shared_limiter(
+    base_url: &Url,
+    client_id: &str,
+    limit: RateLimit,
+) -> Result<Arc<DefaultDirectRateLimiter>, IscError> {
+    let quota = quota_for(limit)?;
+    let key = (limiter_key(base_url), client_id.to_string());
+    let mut limiters = LIMITERS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(limiter) = limiters.get(&key).and_then(Weak::upgrade) {
+        return Ok(limiter);
+    }
+    limiters.retain(|_, limiter| limiter.strong_count() > 0);
+    let limiter = Arc::new(without_burst_credit(quota));
+    limiters.insert(key, Arc::downgrade(&limiter));
+    Ok(limiter)
+}
+
+/// The tenant part of the key: scheme, lowercase host, non-default port and path, without a
+/// trailing slash (the same tenant however its URL is written).
+fn limiter_key(base_url: &Url) -> String {
+    let host = base_url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let port = base_url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let path = base_url.path().trim_end_matches('/');
+    format!("{}://{host}{port}{path}", base_url.scheme())
+}
+
+/// A limiter whose burst is already used up: the first calls come one `period` apart.
+fn without_burst_credit(quota: Quota) -> DefaultDirectRateLimiter {
+    let limiter = RateLimiter::direct(quota);
+    // Taking exactly the burst size always fits; the result only says so.
+    let _ = limiter.check_n(quota.burst_size());
+    limiter
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    #[test]
+    fn clients_of_one_credential_share_a_limiter() {
+        let limit = RateLimit::default();
+        let a = shared_limiter(&url("https://share.example/"), "c1", limit).unwrap();
+        let b = shared_limiter(&url("HTTPS://Share.Example:443"), "c1", limit).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let other_client = shared_limiter(&url("https://share.example/"), "c2", limit).unwrap();
+        assert!(!Arc::ptr_eq(&a, &other_client));
+        let other_tenant = shared_limiter(&url("https://other.example/"), "c1", limit).unwrap();
+        assert!(!Arc::ptr_eq(&a, &other_tenant));
+    }
+
+    #[test]
+    fn a_limiter_dies_with_its_last_client() {
+        let limit = RateLimit::default();
+        let first = shared_limiter(&url("https://drop.example/"), "c", limit).unwrap();
+        let weak = Arc::downgrade(&first);
+        drop(first);
+        assert!(weak.upgrade().is_none());
+        let second = shared_limiter(&url("https://drop.example/"), "c", limit).unwrap();
+        assert!(!std::ptr::eq(weak.as_ptr(), Arc::as_ptr(&second)) || weak.upgrade().is_none());
+    }
+
+    #[test]
+    fn a_new_limiter_has_no_burst_credit() {
+        let limit = RateLimit {
+            requests: 100,
+            per: Duration::from_secs(3600),
+        };
+        let limiter = shared_limiter(&url("https://fresh.example/"), "c", limit).unwrap();
+        assert!(
+            limiter.check().is_err(),
+            "the first call waits one period instead of spending a burst"
+        );
+    }
 
     #[test]
     fn quota_never_exceeds_the_limit_in_any_window() {

@@ -15,6 +15,8 @@ pub fn client_config(base_url: &str, id: &str, secret: &str) -> TenantClientConf
     config.retry.min_delay = Duration::from_millis(20);
     config.retry.max_delay = Duration::from_millis(200);
     config.request_timeout = Duration::from_secs(5);
+    // The simulator listens on plain http on 127.0.0.1.
+    config.allow_insecure_http = true;
     config
 }
 

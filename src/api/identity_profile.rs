@@ -228,9 +228,47 @@ pub struct IdentityProfileStatus {
     /// Generation for which identities were processed under `refreshPolicy: OnChange`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processed_generation: Option<i64>,
-    /// The tenant delete task being waited for (`deletionPolicy: Delete`).
+    /// The tenant delete task being waited for (`deletionPolicy: Delete`); empty when the
+    /// tenant accepted the delete without a task id (then the profile's absence confirms it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_task_id: Option<String>,
+    /// Set while an `OnChange` processing call is in flight (write-ahead): found at the start
+    /// of a reconcile, the call's outcome is unknown and it is never sent again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_processing: Option<PendingProcessing>,
+    /// The tenant's last refusal of a write for this object; the same write for the same
+    /// generation is not sent again before `retryAfter` (at most one refused write per resync).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_refusal: Option<Refusal>,
+}
+
+/// Marker written before an `OnChange` processing call, so the call is made at most once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingProcessing {
+    /// Generation whose change is being processed.
+    pub generation: i64,
+    /// When the call started.
+    pub since: Time,
+}
+
+/// A write the tenant refused as invalid (a 4xx other than 401/403/404/409/429).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Refusal {
+    /// Generation of the spec the refused write was made for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+    /// The refused write: `Create`, `Patch`, `Process` or `Delete`.
+    pub operation: String,
+    /// When the tenant refused it.
+    pub at: Time,
+    /// Refusals in a row for this generation.
+    pub attempts: u32,
+    /// The same write is not sent again before this time.
+    pub retry_after: Time,
+    /// The tenant's answer (status, detailCode, messages, trackingId), shortened.
+    pub message: String,
 }
 
 impl IdentityProfileSpec {

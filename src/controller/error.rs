@@ -43,9 +43,57 @@ pub enum ReconcileError {
     /// Not an error: a tenant task is still running (the finalizer must stay until it ends).
     #[error("waiting: {0}")]
     Waiting(String),
+    /// The tenant refused this write for this generation earlier; it is not sent again before
+    /// the recorded retry time (see `status.lastRefusal`). Shows the recorded refusal as it
+    /// was, so holding back changes nothing in status.
+    #[error("{message}")]
+    RefusedBefore {
+        /// The tenant's recorded answer.
+        message: String,
+        /// When the write may be sent again (RFC 3339).
+        retry_at: String,
+        /// How long until then.
+        wait: Duration,
+    },
+    /// The tenant object this object maps to could not be decoded.
+    #[error(
+        "the tenant's identity profile {0} could not be read: it does not match the documented schema; fix it in the tenant"
+    )]
+    MalformedTenantObject(String),
+    /// `deletionPolicy: Delete` cannot run because the Tenant or its Secret is gone.
+    #[error("{0}")]
+    DeletionBlocked(String),
     /// The Kubernetes API failed.
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
+}
+
+/// How often an object in `Conflict` looks whether the owner is gone (no tenant call).
+pub const CONFLICT_RECHECK: Duration = Duration::from_secs(20);
+
+/// Longest tenant answer kept in status, conditions and Events.
+pub const MAX_TENANT_MESSAGE: usize = 480;
+
+/// True when the tenant refused a write as invalid: a 4xx other than 401, 403, 404, 409 and
+/// 429. Sending the same write again for the same spec cannot succeed, so it is not retried
+/// blindly (see `status.lastRefusal`).
+pub fn is_tenant_refusal(error: &ReconcileError) -> bool {
+    match error {
+        ReconcileError::Tenant(IscError::Api { status, .. }) => {
+            (400..500).contains(status) && !matches!(status, 401 | 403 | 404 | 409 | 429)
+        }
+        _ => false,
+    }
+}
+
+/// `text` cut to at most [`MAX_TENANT_MESSAGE`] characters (marked with `…`).
+pub fn truncated(text: &str) -> String {
+    if text.chars().count() <= MAX_TENANT_MESSAGE {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(MAX_TENANT_MESSAGE - 1).collect();
+    out.push('…');
+    out
 }
 
 /// What to do after an error.
@@ -82,6 +130,9 @@ impl ReconcileError {
             ReconcileError::TenantTaskFailed(_) => reason::TENANT_TASK_FAILED,
             ReconcileError::Kube(_) => reason::KUBERNETES_ERROR,
             ReconcileError::Waiting(_) => reason::WAITING,
+            ReconcileError::RefusedBefore { .. } => reason::TENANT_REJECTED,
+            ReconcileError::MalformedTenantObject(_) => reason::MALFORMED_TENANT_OBJECT,
+            ReconcileError::DeletionBlocked(_) => reason::DELETION_BLOCKED,
         }
     }
 
@@ -101,8 +152,13 @@ impl ReconcileError {
     pub fn requeue(&self) -> Requeue {
         match self {
             ReconcileError::InvalidSpec(_)
-            | ReconcileError::Conflict(_)
-            | ReconcileError::TenantTaskFailed(_) => Requeue::AfterChange,
+            | ReconcileError::TenantTaskFailed(_)
+            | ReconcileError::DeletionBlocked(_) => Requeue::AfterChange,
+            // Cheap (no tenant call): looks again soon, so a loser takes over once the owner
+            // is gone.
+            ReconcileError::Conflict(_) => Requeue::After(CONFLICT_RECHECK),
+            ReconcileError::RefusedBefore { wait, .. } => Requeue::After(*wait),
+            ReconcileError::MalformedTenantObject(_) => Requeue::Backoff,
             ReconcileError::TenantNotFound(_)
             | ReconcileError::SecretNotFound(_)
             | ReconcileError::SecretKeyMissing { .. } => Requeue::Backoff,

@@ -2,8 +2,11 @@
 //! profile, deletion, and every error class. Helpers shared by them live here.
 
 mod deletion;
+mod deletion_safety;
 mod errors;
 mod lifecycle;
+mod ownership;
+mod refusals;
 
 use std::sync::Arc;
 
@@ -21,12 +24,21 @@ use crate::env::{NAMESPACE, SOURCE_EMPLOYEES, TENANT, TestEnv};
 /// Reconciles the object as stored; when it has no finalizer yet, first runs the reconcile that
 /// only adds it (as the controller's first pass does), then the one that does the work.
 async fn reconcile(env: &mut TestEnv, name: &str) -> Result<Action, ReconcileError> {
-    let obj = env.profile(name);
+    reconcile_in(env, NAMESPACE, name).await
+}
+
+/// [`reconcile`] for an object in any namespace.
+async fn reconcile_in(
+    env: &mut TestEnv,
+    namespace: &str,
+    name: &str,
+) -> Result<Action, ReconcileError> {
+    let obj = env.profile_in(namespace, name).expect("profile exists");
     if obj.metadata.finalizers.as_ref().is_none_or(Vec::is_empty) {
         let added = profile::reconcile(Arc::new(obj), Arc::clone(&env.ctx)).await;
         assert_eq!(added.expect("finalizer added"), Action::await_change());
     }
-    let obj = env.profile(name);
+    let obj = env.profile_in(namespace, name).expect("profile exists");
     profile::reconcile(Arc::new(obj), Arc::clone(&env.ctx)).await
 }
 

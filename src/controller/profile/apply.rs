@@ -4,21 +4,30 @@
 //!   between the POST and the final status write is resolved by a lookup, never a second POST.
 //! - Patch: planned again against a fresh GET (the shared list may be up to half a resync old),
 //!   then sent step by step; the source step before the attribute-config step.
-//! - `refreshPolicy: OnChange`: identities are processed once per generation the operator wrote.
+//! - `refreshPolicy: OnChange`: identities are processed once per generation the operator wrote;
+//!   the `pendingProcessing` marker is written first (write-ahead), and a marker found at the
+//!   start of a reconcile means the outcome is unknown: the call is never sent again.
+//! - A refused write is recorded (`lastRefusal`) and holds back the object's writes for this
+//!   generation for one resync interval (see `refusal.rs`).
+//!
+//! The markers are written with a `resourceVersion` precondition, so an old leader working from
+//! a stale object cannot claim a write.
 //!
 //! Every created or patched profile is put into the tenant's shared list, so lookups of other
 //! objects see it before the next list call.
 
 use crate::api::IdentityProfile;
-use crate::api::identity_profile::{PendingCreate, RefreshPolicy};
+use crate::api::identity_profile::{PendingCreate, PendingProcessing, RefreshPolicy, Refusal};
 use crate::controller::error::ReconcileError;
 use crate::controller::status::now;
 use crate::controller::tenant_pool::TenantHandle;
+use isc_client::SubmissionOutcome;
 use isc_client::models::IdentityProfile as TenantProfile;
 
 use super::StoredStatus;
 use super::diff::{ProfilePlan, ValidProfile};
 use super::observe::Observation;
+use super::refusal::{self, operation};
 use super::status::changed_generation;
 
 /// What a reconcile did; after an error, what it did before the error. The status is computed
@@ -43,6 +52,13 @@ pub(super) struct Outcome {
     pub create_resolved: bool,
     /// Identity processing was started.
     pub processing_started: bool,
+    /// The generation whose `OnChange` processing call has an unknown outcome (a marker found
+    /// at the start, or a call without an answer): it is never sent again.
+    pub processing_unknown: Option<i64>,
+    /// The processing call was certainly not acted on: its marker is cleared.
+    pub processing_not_sent: bool,
+    /// The write the tenant refused in this reconcile.
+    pub refusal: Option<Refusal>,
 }
 
 /// Makes the tenant match `plan`, recording progress in `outcome` as it goes.
@@ -56,10 +72,22 @@ pub(super) async fn apply(
 ) -> Result<(), ReconcileError> {
     let tenant = observation.tenant;
     let mut current = observation.tenant_profile;
+    if plan != ProfilePlan::Nothing {
+        refusal::check(obj, stored.current(), &now())?;
+    }
     match plan {
         ProfilePlan::Create(body) => {
             write_pending_create_marker(stored, &desired.desired().name).await?;
-            let created = tenant.client.create_identity_profile(&body).await?;
+            let created = match tenant.client.create_identity_profile(&body).await {
+                Ok(created) => created,
+                Err(e) => {
+                    let error = ReconcileError::from(e);
+                    // Refused: nothing was created, the marker is obsolete.
+                    outcome.create_resolved =
+                        is_refused(obj, stored, &tenant, operation::CREATE, &error, outcome);
+                    return Err(error);
+                }
+            };
             tenant.profiles.upsert(&created).await;
             outcome.created = true;
             outcome.wrote_changes = true;
@@ -70,13 +98,32 @@ pub(super) async fn apply(
                 .as_ref()
                 .and_then(|p| p.id.clone())
                 .ok_or_else(|| ReconcileError::InvalidSpec("tenant profile has no id".into()))?;
-            current = Some(patch(desired, &tenant, &id, outcome).await?);
+            current = match patch(desired, &tenant, &id, outcome).await {
+                Ok(patched) => Some(patched),
+                Err(error) => {
+                    is_refused(obj, stored, &tenant, operation::PATCH, &error, outcome);
+                    return Err(error);
+                }
+            };
         }
         ProfilePlan::Nothing => {}
     }
     outcome.create_resolved = true;
     outcome.tenant_profile = current;
     start_processing_if_needed(obj, &tenant, stored, outcome).await
+}
+
+/// Records in `outcome` the refusal `error` is, if it is one; true when it is.
+fn is_refused(
+    obj: &IdentityProfile,
+    stored: &StoredStatus<'_>,
+    tenant: &TenantHandle,
+    write: &'static str,
+    error: &ReconcileError,
+    outcome: &mut Outcome,
+) -> bool {
+    outcome.refusal = refusal::record(obj, stored.current(), write, error, tenant.resync, now());
+    outcome.refusal.is_some()
 }
 
 /// Records the create-pending marker before the POST, so a crash cannot cause a duplicate.
@@ -89,7 +136,7 @@ async fn write_pending_create_marker(
         name: name.to_string(),
         since: now(),
     });
-    stored.write(&marked).await?;
+    stored.write_guarded(&marked).await?;
     Ok(())
 }
 
@@ -118,18 +165,46 @@ async fn patch(
 async fn start_processing_if_needed(
     obj: &IdentityProfile,
     tenant: &TenantHandle,
-    stored: &StoredStatus<'_>,
+    stored: &mut StoredStatus<'_>,
     outcome: &mut Outcome,
 ) -> Result<(), ReconcileError> {
     let changed = changed_generation(obj, stored.current(), outcome);
     let profile = outcome.tenant_profile.as_ref();
     let wanted = obj.spec.refresh_policy == RefreshPolicy::OnChange
         && profile.is_some_and(|p| p.identity_refresh_required)
-        && changed.is_some()
-        && stored.current().processed_generation != changed;
-    if let Some(id) = profile.and_then(|p| p.id.as_deref()).filter(|_| wanted) {
-        tenant.client.process_identity_profile(id).await?;
-        outcome.processing_started = true;
+        && stored.current().processed_generation != changed
+        && stored.current().pending_processing.is_none()
+        && outcome.processing_unknown.is_none();
+    let (Some(generation), Some(id)) = (
+        changed.filter(|_| wanted),
+        profile.and_then(|p| p.id.clone()),
+    ) else {
+        return Ok(());
+    };
+    refusal::check(obj, stored.current(), &now())?;
+    // Write-ahead: with the marker stored, a crash or a lost answer never leads to a second call.
+    let mut marked = stored.current().clone();
+    marked.pending_processing = Some(PendingProcessing {
+        generation,
+        since: now(),
+    });
+    stored.write_guarded(&marked).await?;
+    match tenant.client.process_identity_profile(&id).await {
+        Ok(_) => {
+            outcome.processing_started = true;
+            Ok(())
+        }
+        Err(e) => {
+            match e.submission_outcome() {
+                SubmissionOutcome::NotSent | SubmissionOutcome::Rejected => {
+                    outcome.processing_not_sent = true;
+                }
+                SubmissionOutcome::AcceptedUnreadable => outcome.processing_started = true,
+                SubmissionOutcome::Unknown => outcome.processing_unknown = Some(generation),
+            }
+            let error = ReconcileError::from(e);
+            is_refused(obj, stored, tenant, operation::PROCESS, &error, outcome);
+            Err(error)
+        }
     }
-    Ok(())
 }

@@ -1,9 +1,15 @@
 //! Cleanup: what happens to the tenant profile when the object is deleted.
 //!
 //! `deletionPolicy: Orphan` (the default), `managementPolicy: Observe`, a conflicting object
-//! and an object that never recorded an id leave the tenant alone. `deletionPolicy: Delete`
-//! starts the tenant's delete task, records its id in `status.deleteTaskId` and keeps the
-//! finalizer (by answering [`ReconcileError::Waiting`]) until the task has ended.
+//! and an object that never recorded an id (nor started a create) leave the tenant alone.
+//! `deletionPolicy: Delete` starts the tenant's delete task, records its id in
+//! `status.deleteTaskId` and keeps the finalizer (by answering [`ReconcileError::Waiting`])
+//! until the task has ended. It never hangs silently:
+//! - the Tenant or its Secret gone (a namespace being deleted): `DeletionBlocked` condition and
+//!   Warning Event saying what to do (restore them, or switch to `Orphan`, which releases);
+//! - a delete accepted without a task id: confirmed by reading the profile (gone = done);
+//! - deleted during the create window (`pendingCreate`, no id): the tenant profile is looked
+//!   up by name and deleted.
 
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
@@ -12,12 +18,13 @@ use crate::api::IdentityProfile;
 use crate::api::identity_profile::{DeletionPolicy, ManagementPolicy};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
-use crate::controller::status::{condition, is_true};
+use crate::controller::status::{FALSE, condition, is_true, now, reason, set_condition};
 use crate::controller::tenant_pool::TenantHandle;
 use isc_client::models::TaskOutcome;
 
 use super::StoredStatus;
-use super::observe::get_by_id;
+use super::observe::{find_fresh, get_by_id};
+use super::refusal::{self, operation};
 use super::status::{ProfileEvent, deleted_event, deleting_event};
 
 /// Runs the deletion policy; `Ok` lets the finalizer go. Events to publish go to `events`.
@@ -32,21 +39,85 @@ pub(super) async fn cleanup(
     let deletes = obj.spec.deletion_policy == DeletionPolicy::Delete
         && obj.spec.management_policy == ManagementPolicy::Manage
         && !conflicting;
-    let Some(id) = status.id.clone().filter(|_| deletes) else {
+    let create_window = status
+        .pending_create
+        .clone()
+        .filter(|_| status.id.is_none());
+    if !deletes || (status.id.is_none() && create_window.is_none()) {
         return Ok(Action::await_change());
-    };
+    }
     let namespace = obj.namespace().unwrap_or_default();
-    let (_tenant, handle) = ctx
+    let handle = match ctx
         .tenants
         .resolve(&ctx.client, &namespace, &obj.spec.tenant_ref.name)
-        .await?;
-    match status.delete_task_id {
+        .await
+    {
+        Ok((_tenant, handle)) => handle,
+        Err(
+            e @ (ReconcileError::TenantNotFound(_)
+            | ReconcileError::SecretNotFound(_)
+            | ReconcileError::SecretKeyMissing { .. }),
+        ) => return Err(blocked(obj, stored, &e, events).await),
+        Err(e) => return Err(e),
+    };
+    let id = match (status.id, create_window) {
+        (Some(id), _) => id,
+        (None, Some(pending)) => {
+            // The create may have happened: find it by name (as the tenant compares names).
+            match find_fresh(&handle, None, &pending.name).await? {
+                Some(profile) => profile.id.unwrap_or_default(),
+                None => return Ok(Action::await_change()),
+            }
+        }
+        (None, None) => return Ok(Action::await_change()),
+    };
+    match status.delete_task_id.as_deref() {
         None => start_delete(obj, &handle, &id, stored, events).await,
-        Some(task_id) => follow_delete_task(obj, &handle, &id, &task_id, stored, events).await,
+        Some("") => confirm_gone(obj, &handle, &id, events).await,
+        Some(task_id) => follow_delete_task(obj, &handle, &id, task_id, stored, events).await,
     }
 }
 
-/// Starts the tenant's delete task and records its id; a profile already gone is done.
+/// Records why the delete cannot run and what to do; the error keeps the finalizer.
+async fn blocked(
+    obj: &IdentityProfile,
+    stored: &mut StoredStatus<'_>,
+    cause: &ReconcileError,
+    events: &mut Vec<ProfileEvent>,
+) -> ReconcileError {
+    let message = format!(
+        "deletionPolicy is Delete but the tenant profile {:?} cannot be deleted: {cause}. Restore the Tenant and its Secret, or set deletionPolicy: Orphan to leave the tenant profile and release this object",
+        obj.spec.name
+    );
+    let mut status = stored.current().clone();
+    let known = status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == condition::READY && c.message == message);
+    set_condition(
+        &mut status.conditions,
+        condition::READY,
+        FALSE,
+        reason::DELETION_BLOCKED,
+        message.clone(),
+        obj.metadata.generation,
+    );
+    if let Err(e) = stored.write(&status).await {
+        tracing::warn!(error = %e, "could not record the blocked deletion in status");
+    }
+    if !known {
+        events.push(ProfileEvent {
+            type_: kube::runtime::events::EventType::Warning,
+            reason: reason::DELETION_BLOCKED,
+            action: "Delete",
+            note: message.clone(),
+        });
+    }
+    ReconcileError::DeletionBlocked(message)
+}
+
+/// Starts the tenant's delete task and records its id (empty when the tenant gave none); a
+/// profile already gone is done.
 async fn start_delete(
     obj: &IdentityProfile,
     handle: &TenantHandle,
@@ -54,21 +125,56 @@ async fn start_delete(
     stored: &mut StoredStatus<'_>,
     events: &mut Vec<ProfileEvent>,
 ) -> Result<Action, ReconcileError> {
+    refusal::check(obj, stored.current(), &now())?;
     match handle.client.delete_identity_profile(id).await {
         Ok(task) => {
             let task_id = task.id.unwrap_or_default();
             let mut recorded = stored.current().clone();
             recorded.delete_task_id = Some(task_id.clone());
-            stored.write(&recorded).await?;
+            recorded.id = Some(id.to_string());
+            stored.write_guarded(&recorded).await?;
             events.push(deleting_event(obj, &task_id));
             // An error keeps the finalizer until the task has ended.
-            Err(ReconcileError::Waiting(format!("delete task {task_id}")))
+            Err(ReconcileError::Waiting(format!("delete task {task_id:?}")))
         }
         Err(e) if e.is_not_found() => {
             handle.profiles.remove(id).await;
             Ok(Action::await_change())
         }
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            let error = ReconcileError::from(e);
+            let refused = refusal::record(
+                obj,
+                stored.current(),
+                operation::DELETE,
+                &error,
+                handle.resync,
+                now(),
+            );
+            if let Some(refused) = refused {
+                let mut recorded = stored.current().clone();
+                recorded.last_refusal = Some(refused);
+                stored.write(&recorded).await?;
+            }
+            Err(error)
+        }
+    }
+}
+
+/// A delete accepted without a task id: done once the profile is gone.
+async fn confirm_gone(
+    obj: &IdentityProfile,
+    handle: &TenantHandle,
+    id: &str,
+    events: &mut Vec<ProfileEvent>,
+) -> Result<Action, ReconcileError> {
+    match get_by_id(handle, id).await? {
+        None => {
+            handle.profiles.remove(id).await;
+            events.push(deleted_event(obj));
+            Ok(Action::await_change())
+        }
+        Some(_) => Err(ReconcileError::Waiting(format!("deletion of {id}"))),
     }
 }
 
@@ -84,13 +190,8 @@ async fn follow_delete_task(
 ) -> Result<Action, ReconcileError> {
     let task = match handle.client.get_task_status(task_id).await {
         Ok(task) => task,
-        Err(e) if e.is_not_found() => {
-            // The task is gone; the profile's absence is what matters.
-            return match get_by_id(handle, id).await? {
-                None => Ok(Action::await_change()),
-                Some(_) => Err(ReconcileError::Waiting(format!("deletion of {id}"))),
-            };
-        }
+        // The task is gone; the profile's absence is what matters.
+        Err(e) if e.is_not_found() => return confirm_gone(obj, handle, id, events).await,
         Err(e) => return Err(e.into()),
     };
     match task.outcome() {
@@ -107,7 +208,7 @@ async fn follow_delete_task(
             );
             let mut cleared = stored.current().clone();
             cleared.delete_task_id = None;
-            stored.write(&cleared).await?;
+            stored.write_guarded(&cleared).await?;
             Err(ReconcileError::TenantTaskFailed(message))
         }
     }

@@ -1,9 +1,11 @@
 //! The `IdentityProfile` reconciler. One pass flows one way:
 //!
-//! 1. **dereference** ([`observe`]): validate the spec once, check that no other object manages
-//!    the same tenant profile, resolve the Tenant, find the tenant profile (reads only);
+//! 1. **dereference** ([`observe`]): validate the spec once, check that no other object in the
+//!    cluster owns the same tenant profile ([`ownership`]), resolve the Tenant, find the tenant
+//!    profile (reads only);
 //! 2. **plan** ([`diff`], pure): desired × observed → `Create | Patch[steps] | Nothing`;
-//! 3. **apply** ([`apply`]): the tenant writes, skipped under `managementPolicy: Observe`;
+//! 3. **apply** ([`apply`]): the tenant writes, skipped under `managementPolicy: Observe`, and
+//!    held back after a refusal ([`refusal`]);
 //! 4. **status** ([`status`], pure): the new status and the Events, computed from what was
 //!    done; this module publishes the Events and writes the status, each in one place.
 //!
@@ -15,6 +17,8 @@ mod apply;
 mod cleanup;
 pub mod diff;
 mod observe;
+mod ownership;
+mod refusal;
 mod status;
 
 use std::sync::Arc;
@@ -66,6 +70,7 @@ struct StoredStatus<'a> {
     api: &'a Api<IdentityProfile>,
     name: String,
     current: IdentityProfileStatus,
+    resource_version: Option<String>,
 }
 
 impl<'a> StoredStatus<'a> {
@@ -74,6 +79,7 @@ impl<'a> StoredStatus<'a> {
             api,
             name: obj.name_any(),
             current: obj.status.clone().unwrap_or_default(),
+            resource_version: obj.metadata.resource_version.clone(),
         }
     }
 
@@ -84,15 +90,25 @@ impl<'a> StoredStatus<'a> {
 
     /// Writes `new` (nothing when it equals what the server holds).
     async fn write(&mut self, new: &IdentityProfileStatus) -> Result<(), kube::Error> {
-        let updated = patch_status(
-            self.api,
-            &self.name,
-            Some(&self.current),
-            new,
-            WriteGuard::None,
-        )
-        .await?;
+        self.write_with(new, WriteGuard::None).await
+    }
+
+    /// Writes `new` only if the object is still the one this reconcile read (or last wrote):
+    /// for the markers that guard tenant writes, so an old leader working from a stale object
+    /// fails with 409 instead of claiming a write.
+    async fn write_guarded(&mut self, new: &IdentityProfileStatus) -> Result<(), kube::Error> {
+        let guard = WriteGuard::ResourceVersion(self.resource_version.clone());
+        self.write_with(new, guard).await
+    }
+
+    async fn write_with(
+        &mut self,
+        new: &IdentityProfileStatus,
+        guard: WriteGuard,
+    ) -> Result<(), kube::Error> {
+        let updated = patch_status(self.api, &self.name, Some(&self.current), new, guard).await?;
         if let Some(updated) = updated {
+            self.resource_version = updated.metadata.resource_version.clone();
             self.current = updated.status.unwrap_or_default();
         }
         Ok(())
@@ -141,10 +157,14 @@ async fn dereference_plan_apply(
     let desired = desired
         .validated()
         .map_err(|e| ReconcileError::InvalidSpec(e.to_string()))?;
-    if let Some(conflict) = observe::find_conflict(obj, ctx) {
+    if let Some(conflict) = ownership::find_conflict(obj, ctx) {
         return Err(ReconcileError::Conflict(conflict));
     }
     outcome.conflict_free = true;
+    if let Some(marker) = &stored.current().pending_processing {
+        // A processing call was started and its answer never recorded: never sent again.
+        outcome.processing_unknown = Some(marker.generation);
+    }
     let manage = obj.spec.management_policy == ManagementPolicy::Manage;
     let observation = observe::observe(
         obj,

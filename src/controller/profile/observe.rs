@@ -1,6 +1,8 @@
 //! Dereference: everything the plan needs, read but never written. The Tenant and its Secret
-//! (through the tenant pool), the other `IdentityProfile`s (for conflicts), and the tenant
-//! profile itself, from the tenant's shared profile list when that can be trusted, else fresh.
+//! (through the tenant pool) and the tenant profile itself, from the tenant's shared profile
+//! list when that can be trusted, else fresh. Names are matched the way the tenant matches them
+//! (case-insensitively); a tenant profile that maps to this object but cannot be decoded stops
+//! this object only ([`ReconcileError::MalformedTenantObject`]).
 
 use std::sync::Arc;
 
@@ -9,10 +11,13 @@ use kube::ResourceExt;
 use crate::api::IdentityProfile;
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
+use crate::controller::profile_cache::{TenantProfiles, list_profiles};
 use crate::controller::tenant_pool::TenantHandle;
 use isc_client::ListParams;
 use isc_client::filter::Filter;
 use isc_client::models::IdentityProfile as TenantProfile;
+
+use super::ownership::same_name;
 
 /// What the plan is computed against.
 pub(super) struct Observation {
@@ -22,36 +27,6 @@ pub(super) struct Observation {
     pub tenant_profile: Option<TenantProfile>,
     /// Found by name although no id was recorded: the object takes over an existing profile.
     pub adopted: bool,
-}
-
-/// Why this object must not touch the tenant profile, when another (earlier) object manages
-/// it: same Tenant and either the same name or the same recorded id.
-pub(super) fn find_conflict(obj: &IdentityProfile, ctx: &Context) -> Option<String> {
-    let ns = obj.namespace();
-    let my_id = obj.status.as_ref().and_then(|s| s.id.clone());
-    let my_key = (obj.creation_timestamp().map(|t| t.0), obj.name_any());
-    let earlier_owner = ctx
-        .profiles_store()
-        .state()
-        .into_iter()
-        .filter(|other| {
-            other.namespace() == ns
-                && other.name_any() != obj.name_any()
-                && other.metadata.deletion_timestamp.is_none()
-                && other.spec.tenant_ref == obj.spec.tenant_ref
-        })
-        .filter(|other| {
-            let other_id = other.status.as_ref().and_then(|s| s.id.clone());
-            other.spec.name == obj.spec.name || (my_id.is_some() && other_id == my_id)
-        })
-        .find(|other| (other.creation_timestamp().map(|t| t.0), other.name_any()) < my_key);
-    earlier_owner.map(|other| {
-        format!(
-            "IdentityProfile {:?} already manages tenant profile {:?}; this object makes no changes until the conflict is resolved",
-            other.name_any(),
-            obj.spec.name
-        )
-    })
 }
 
 /// Resolves the Tenant and finds the tenant profile: by the recorded `id`, else by name.
@@ -98,32 +73,62 @@ async fn find_in_shared_list(
 ) -> Result<Option<TenantProfile>, ReconcileError> {
     let profiles = handle.profiles.get(&handle.client).await?;
     if let Some(id) = id {
-        if let Some(p) = profiles.iter().find(|p| p.id.as_deref() == Some(id)) {
+        if let Some(p) = profiles.items.iter().find(|p| p.id.as_deref() == Some(id)) {
             return Ok(Some(p.clone()));
         }
+        check_malformed(&profiles, Some(id), name)?;
         // Not in the shared list (created since, or deleted in the tenant): ask directly.
         return get_by_id(handle, id).await;
     }
-    Ok(profiles.into_iter().find(|p| p.name == name))
+    pick(profiles, None, name)
+}
+
+/// The profile with this id, else the one with this name (as the tenant compares names); an
+/// error when the one that maps to the object could not be decoded.
+fn pick(
+    profiles: TenantProfiles,
+    id: Option<&str>,
+    name: &str,
+) -> Result<Option<TenantProfile>, ReconcileError> {
+    let by_id = id.and_then(|id| profiles.items.iter().find(|p| p.id.as_deref() == Some(id)));
+    if let Some(p) = by_id.or_else(|| profiles.items.iter().find(|p| same_name(&p.name, name))) {
+        return Ok(Some(p.clone()));
+    }
+    check_malformed(&profiles, id, name)?;
+    Ok(None)
+}
+
+/// Fails when a malformed tenant profile has this id or name.
+fn check_malformed(
+    profiles: &TenantProfiles,
+    id: Option<&str>,
+    name: &str,
+) -> Result<(), ReconcileError> {
+    let hit = profiles.malformed.iter().find(|m| {
+        (id.is_some() && m.id.as_deref() == id)
+            || m.name.as_deref().is_some_and(|n| same_name(n, name))
+    });
+    match hit {
+        Some(m) => Err(ReconcileError::MalformedTenantObject(m.describe())),
+        None => Ok(()),
+    }
 }
 
 /// Straight from the tenant: a list filtered by name, then (if an id is recorded but the name
 /// changed) a GET by id.
-async fn find_fresh(
+pub(super) async fn find_fresh(
     handle: &TenantHandle,
     id: Option<&str>,
     name: &str,
 ) -> Result<Option<TenantProfile>, ReconcileError> {
-    let found = handle
-        .client
-        .list_all_identity_profiles(&ListParams {
-            filter: Some(Filter::eq("name", name)),
-            ..Default::default()
-        })
-        .await?;
-    let by_id = id.and_then(|id| found.iter().find(|p| p.id.as_deref() == Some(id)));
-    if let Some(p) = by_id.or_else(|| found.iter().find(|p| p.name == name)) {
-        return Ok(Some(p.clone()));
+    // The tenant's `eq` on names ignores case, as its uniqueness does.
+    let params = ListParams {
+        filter: Some(Filter::eq("name", name)),
+        ..Default::default()
+    };
+    let found = list_profiles(&handle.client, &params).await?;
+    if let Some(p) = pick(found, id, name)? {
+        return Ok(Some(p));
     }
     match id {
         Some(id) => get_by_id(handle, id).await,

@@ -9,7 +9,7 @@ use crate::api::identity_profile::{
     ManagementPolicy, PlannedChange, PlannedOperation, RefreshPolicy,
 };
 use crate::api::{IdentityProfile, IdentityProfileStatus};
-use crate::controller::error::ReconcileError;
+use crate::controller::error::{ReconcileError, truncated};
 use crate::controller::status::{FALSE, TRUE, condition, reason, remove_condition, set_condition};
 
 use super::apply::Outcome;
@@ -70,6 +70,32 @@ fn with_progress(
     status.changed_generation = changed_generation(obj, stored, outcome);
     if outcome.processing_started {
         status.processed_generation = status.changed_generation;
+        status.pending_processing = None;
+        remove_condition(
+            &mut status.conditions,
+            condition::SUBMISSION_OUTCOME_UNKNOWN,
+        );
+    }
+    if outcome.processing_not_sent {
+        status.pending_processing = None;
+    }
+    if let Some(generation) = outcome.processing_unknown {
+        status.processed_generation = Some(generation);
+        status.pending_processing = None;
+        let message = format!(
+            "the outcome of the identity processing started for generation {generation} is unknown (no answer was recorded); it is not started again: check the tenant, or start it with a ProcessingRequest"
+        );
+        set_condition(
+            &mut status.conditions,
+            condition::SUBMISSION_OUTCOME_UNKNOWN,
+            TRUE,
+            reason::PROCESSING_OUTCOME_UNKNOWN,
+            message,
+            obj.metadata.generation,
+        );
+    }
+    if let Some(refusal) = &outcome.refusal {
+        status.last_refusal = Some(refusal.clone());
     }
     status
 }
@@ -84,6 +110,8 @@ pub(super) fn synced(
     let generation = obj.metadata.generation;
     let observe_only = obj.spec.management_policy == ManagementPolicy::Observe;
     let mut status = with_progress(obj, stored, outcome);
+    // Every write went through: an earlier refusal no longer holds anything back.
+    status.last_refusal = None;
     let profile = outcome.tenant_profile.as_ref();
     status.id = profile.and_then(|p| p.id.clone()).or(status.id.take());
     status.identity_count = profile.and_then(|p| p.identity_count);
@@ -245,12 +273,13 @@ pub(super) fn failed(
     let generation = obj.metadata.generation;
     let mut status = with_progress(obj, stored, outcome);
     let conditions = &mut status.conditions;
+    let message = truncated(&error.message());
     set_condition(
         conditions,
         condition::READY,
         FALSE,
         error.reason(),
-        error.message(),
+        message.clone(),
         generation,
     );
     if let ReconcileError::Conflict(message) = error {
@@ -263,11 +292,21 @@ pub(super) fn failed(
             generation,
         );
     }
+    let reported = stored
+        .conditions
+        .iter()
+        .any(|c| c.type_ == condition::READY && c.status == FALSE && c.message == message);
+    if matches!(error, ReconcileError::RefusedBefore { .. })
+        || (matches!(error, ReconcileError::Conflict(_)) && reported)
+    {
+        // Held back, nothing sent, nothing new: the Event was published when it happened.
+        return (status, vec![]);
+    }
     let warning = ProfileEvent {
         type_: EventType::Warning,
         reason: error.reason(),
         action: "Reconcile",
-        note: error.message(),
+        note: message,
     };
     (status, vec![warning])
 }

@@ -1,0 +1,73 @@
+//! Ownership: one `IdentityProfile` in the cluster owns a tenant profile.
+//!
+//! A tenant profile is identified by its tenant (the normalized base URL of the claimant's
+//! `Tenant`, [`tenant_identity`], so two `Tenant` objects in two namespaces pointing at the same
+//! ISC tenant are the same tenant) and its name compared the way the tenant compares it
+//! (case-insensitively), or by the recorded id. Among every claimant in every namespace the
+//! oldest owns it (creation time, then `namespace/name`); the others get `Conflict` naming the
+//! owner and make no tenant call. An owner being deleted keeps owning until it is gone, so its
+//! cleanup finishes before the next claimant takes over.
+
+use kube::ResourceExt;
+use kube::runtime::reflector::Store;
+
+use crate::api::tenant::tenant_identity;
+use crate::api::{IdentityProfile, Tenant};
+use crate::controller::context::Context;
+
+/// The name as the tenant compares it (names are unique regardless of case).
+pub(super) fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// Whether two tenant profile names are the same name for the tenant.
+pub(super) fn same_name(a: &str, b: &str) -> bool {
+    name_key(a) == name_key(b)
+}
+
+/// The tenant identity of the `Tenant` `obj` refers to, from the watch cache.
+fn tenant_of(tenants: &Store<Tenant>, obj: &IdentityProfile) -> Option<String> {
+    let namespace = obj.namespace();
+    tenants
+        .state()
+        .into_iter()
+        .find(|t| t.namespace() == namespace && t.name_any() == obj.spec.tenant_ref.name)
+        .and_then(|t| tenant_identity(&t.spec.base_url))
+}
+
+/// `namespace/name` of an object.
+fn qualified_name(obj: &IdentityProfile) -> String {
+    format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+/// Orders claimants: oldest first, then by `namespace/name`.
+fn seniority(obj: &IdentityProfile) -> (Option<k8s_openapi::jiff::Timestamp>, String) {
+    (obj.creation_timestamp().map(|t| t.0), qualified_name(obj))
+}
+
+/// Why `obj` must not touch its tenant profile: the message names the owner (`namespace/name`)
+/// when an older object claims the same tenant profile. `None` when `obj` owns it (or its own
+/// Tenant is unknown yet: resolving it fails later with a clear error).
+pub(super) fn find_conflict(obj: &IdentityProfile, ctx: &Context) -> Option<String> {
+    let tenants = ctx.tenants_store();
+    let mine = tenant_of(tenants, obj)?;
+    let my_id = obj.status.as_ref().and_then(|s| s.id.clone());
+    let my_seniority = seniority(obj);
+    let owner = ctx
+        .profiles_store()
+        .state()
+        .into_iter()
+        .filter(|other| qualified_name(other) != qualified_name(obj))
+        .filter(|other| {
+            let other_id = other.status.as_ref().and_then(|s| s.id.clone());
+            same_name(&other.spec.name, &obj.spec.name) || (my_id.is_some() && other_id == my_id)
+        })
+        .filter(|other| seniority(other) < my_seniority)
+        .filter(|other| tenant_of(tenants, other).as_deref() == Some(mine.as_str()))
+        .min_by_key(|other| seniority(other))?;
+    Some(format!(
+        "IdentityProfile {} already manages tenant profile {:?} on {mine}; this object makes no changes until that object is deleted",
+        qualified_name(&owner),
+        owner.spec.name
+    ))
+}

@@ -132,6 +132,14 @@ pub mod reason {
     pub const INVALID_TARGET: &str = "InvalidTarget";
     /// An id is not a plain tenant id.
     pub const INVALID_IDENTITY_ID: &str = "InvalidIdentityId";
+
+    // IdentityProfile safety (issue 8).
+    /// A tenant profile could not be decoded; only the object that maps to it stops.
+    pub const MALFORMED_TENANT_OBJECT: &str = "MalformedTenantObject";
+    /// `deletionPolicy: Delete` cannot run: the Tenant or its Secret is gone.
+    pub const DELETION_BLOCKED: &str = "DeletionBlocked";
+    /// An `OnChange` processing call's outcome is unknown; it is not sent again.
+    pub const PROCESSING_OUTCOME_UNKNOWN: &str = "ProcessingOutcomeUnknown";
 }
 
 /// Sets (or adds) condition `type_`, keeping `lastTransitionTime` unless the status changes.

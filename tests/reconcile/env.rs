@@ -8,6 +8,7 @@ use isc_operator::api::{IdentityProfile, ProcessingRequest, Tenant};
 use isc_operator::controller::context::Context;
 use isc_operator::controller::metrics::Metrics;
 use isc_operator::controller::processing::gate::{SYNC_MARGIN, SYNC_WINDOW, SyncGate};
+use isc_operator::controller::tenant_policy::{CREDENTIALS_LABEL, TenantPolicy};
 use isc_sim::{JournalEntry, RunningSimulator, SimConfig};
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::reflector::{self, store::Writer};
@@ -44,6 +45,19 @@ pub fn profile(name: &str, tenant_name: &str, extra_spec: &str) -> IdentityProfi
     ))
 }
 
+/// The operator's policy in these tests: the simulator on loopback, over plain http (what
+/// `isc-operator run --allowed-tenant-hosts 127.0.0.1,localhost --allow-insecure-http` sets).
+pub fn test_policy() -> TenantPolicy {
+    TenantPolicy::new(vec!["127.0.0.1".into(), "localhost".into()], true)
+}
+
+/// The credentials Secret `name`, labelled for the operator.
+pub fn credentials_secret(name: &str, client_id: &str, client_secret: &str) -> Secret {
+    manifest(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  labels:\n    {CREDENTIALS_LABEL}: \"true\"\nstringData:\n  client_id: {client_id}\n  client_secret: {client_secret}\n"
+    ))
+}
+
 /// Simulator, mocked Kubernetes API and operator context for one test.
 pub struct TestEnv {
     /// The tenant.
@@ -72,9 +86,7 @@ impl TestEnv {
             .await
             .expect("simulator starts");
         let kube = FakeKube::new();
-        kube.insert::<Secret>(&manifest(&format!(
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  client_id: {CLIENT_ID}\n  client_secret: {CLIENT_SECRET}\n"
-        )));
+        kube.insert(&credentials_secret("creds", CLIENT_ID, CLIENT_SECRET));
         let tenant = kube.insert::<Tenant>(&manifest(&format!(
             "apiVersion: isc.identitynow.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: {TENANT}\nspec:\n  baseUrl: {}\n  credentialsSecretRef:\n    name: creds\n",
             sim.base_url()
@@ -83,7 +95,8 @@ impl TestEnv {
         let (tenant_store, mut tenants) = reflector::store::<Tenant>();
         tenants.apply_watcher_event(&watcher::Event::Apply(tenant));
         let mut ctx = Context::new(kube.client(), store, None, Arc::new(Metrics::default()))
-            .with_tenant_store(tenant_store);
+            .with_tenant_store(tenant_store)
+            .with_tenant_policy(test_policy());
         // Short bounds keep error-path tests fast; the values themselves are not under test.
         ctx.backoff = (Duration::from_millis(10), Duration::from_millis(100));
         // A test's operator has no predecessor whose attribute syncs it must wait out: the
@@ -117,22 +130,6 @@ impl TestEnv {
         self.profiles
             .apply_watcher_event(&watcher::Event::Apply(stored.clone()));
         stored
-    }
-
-    /// The IdentityProfile `namespace/name` as stored now, if it exists; also refreshes the
-    /// watch cache with it.
-    pub fn profile_in(&mut self, namespace: &str, name: &str) -> Option<IdentityProfile> {
-        let stored: IdentityProfile = self.kube.get(namespace, name)?;
-        self.profiles
-            .apply_watcher_event(&watcher::Event::Apply(stored.clone()));
-        Some(stored)
-    }
-
-    /// Removes an IdentityProfile from the controller's watch cache (as a watch would after
-    /// it was deleted).
-    pub fn forget_profile(&mut self, obj: &IdentityProfile) {
-        self.profiles
-            .apply_watcher_event(&watcher::Event::Delete(obj.clone()));
     }
 
     /// Stores a Tenant in the API and in the controller's watch cache, returning it as stored.

@@ -117,7 +117,7 @@ async fn a_server_error_is_tenant_unavailable_and_backs_off() {
 async fn a_wrong_secret_is_authentication_failed() {
     let mut env = TestEnv::new().await;
     env.kube.insert::<Secret>(&manifest(&format!(
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  client_id: {CLIENT_ID}\n  client_secret: wrong\n"
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  labels:\n    isc.identitynow.dev/credentials: \"true\"\nstringData:\n  client_id: {CLIENT_ID}\n  client_secret: wrong\n"
     )));
     env.put_profile(&profile_manifest("denied", "Denied", ""));
     let error = fails_with(&mut env, "denied", "AuthenticationFailed").await;
@@ -141,7 +141,7 @@ async fn a_missing_tenant_or_secret_is_named_in_the_condition() {
 
     env.kube.clear_requests();
     env.kube.insert::<Tenant>(&manifest(
-        "apiVersion: isc.identitynow.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: nosecret\nspec:\n  baseUrl: https://example.invalid\n  credentialsSecretRef:\n    name: missing-creds\n",
+        "apiVersion: isc.identitynow.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: nosecret\nspec:\n  baseUrl: https://localhost\n  credentialsSecretRef:\n    name: missing-creds\n",
     ));
     let mut obj = profile_manifest("unsigned", "Unsigned", "");
     obj.spec.tenant_ref.name = "nosecret".into();

@@ -132,6 +132,22 @@ impl TestEnv {
         stored
     }
 
+    /// The IdentityProfile `namespace/name` as stored now, if it exists; also refreshes the
+    /// watch cache with it.
+    pub fn profile_in(&mut self, namespace: &str, name: &str) -> Option<IdentityProfile> {
+        let stored: IdentityProfile = self.kube.get(namespace, name)?;
+        self.profiles
+            .apply_watcher_event(&watcher::Event::Apply(stored.clone()));
+        Some(stored)
+    }
+
+    /// Removes an IdentityProfile from the controller's watch cache (as a watch would after
+    /// it was deleted).
+    pub fn forget_profile(&mut self, obj: &IdentityProfile) {
+        self.profiles
+            .apply_watcher_event(&watcher::Event::Delete(obj.clone()));
+    }
+
     /// Stores a Tenant in the API and in the controller's watch cache, returning it as stored.
     pub fn put_tenant(&mut self, obj: &Tenant) -> Tenant {
         let stored = self.kube.insert(obj);

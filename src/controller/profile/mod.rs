@@ -166,6 +166,10 @@ async fn dereference_plan_apply(
         outcome.processing_unknown = Some(marker.generation);
     }
     let manage = obj.spec.management_policy == ManagementPolicy::Manage;
+    if manage {
+        // Held back after a refusal: no tenant call at all until the retry time.
+        refusal::check(obj, stored.current(), &now())?;
+    }
     let observation = observe::observe(
         obj,
         ctx,

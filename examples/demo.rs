@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use isc_operator::api::IdentityProfile;
 use isc_operator::controller::status::{condition, is_true};
+use isc_operator::controller::tenant_policy::TenantPolicy;
 use isc_sim::testing::SimAdmin;
 use isc_sim::{RunningSimulator, SimClient, SimConfig};
 use kube::Api;
@@ -88,6 +89,11 @@ async fn start_operator(
         Some("default".into()),
         Some("demo".into()),
         std::sync::Arc::new(isc_operator::controller::metrics::Metrics::default()),
+        // The simulator listens on loopback over plain http: allowed for this demo only.
+        TenantPolicy::new(vec!["127.0.0.1".into()], true),
+        std::sync::Arc::new(isc_operator::runtime::health::HealthState::new(
+            isc_operator::runtime::health::Role::Only,
+        )),
         async {
             let _ = stop_rx.await;
         },

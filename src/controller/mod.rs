@@ -29,13 +29,14 @@ pub mod tenant_pool;
 
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 
 use crate::api::{IdentityProfile, ProcessingRequest, Tenant};
+use crate::runtime::health::{HEARTBEAT_INTERVAL, HealthState};
 use context::Context;
 use error::{ReconcileError, Requeue};
 
@@ -65,24 +66,43 @@ pub fn error_policy<K: Resource<DynamicType = ()>>(
     }
 }
 
-/// Runs the Tenant, IdentityProfile and ProcessingRequest controllers until `shutdown` resolves.
+/// Runs the Tenant, IdentityProfile and ProcessingRequest controllers until `shutdown` resolves
+/// (a graceful stop: in-flight reconciles finish; dropping the future cancels them instead);
+/// every Tenant is checked against `policy` (where credentials may be sent). Reports to
+/// `health` once every watch cache has synced, and each loop's progress.
 pub async fn run(
     client: Client,
     namespace: Option<String>,
     instance: Option<String>,
     metrics: Arc<metrics::Metrics>,
+    policy: tenant_policy::TenantPolicy,
+    health: Arc<HealthState>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let (profiles, tenants): (Api<IdentityProfile>, Api<Tenant>) = match &namespace {
-        Some(ns) => (
-            Api::namespaced(client.clone(), ns),
-            Api::namespaced(client.clone(), ns),
-        ),
-        None => (Api::all(client.clone()), Api::all(client.clone())),
-    };
-    let profile_controller = Controller::new(profiles, watcher::Config::default().any_semantic());
+    let tenants: Api<Tenant> = watched(&client, &namespace);
+    let profile_controller = Controller::new(
+        watched::<IdentityProfile>(&client, &namespace),
+        watcher::Config::default().any_semantic(),
+    );
     let tenant_controller =
         Controller::new(tenants.clone(), watcher::Config::default().any_semantic());
+    let processing_controller = Controller::new(
+        watched::<ProcessingRequest>(&client, &namespace),
+        watcher::Config::default().any_semantic(),
+    );
+    let stores = (
+        profile_controller.store(),
+        tenant_controller.store(),
+        processing_controller.store(),
+    );
+    let synced = report_synced(
+        futures::future::try_join3(
+            stores.0.wait_until_ready(),
+            stores.1.wait_until_ready(),
+            stores.2.wait_until_ready(),
+        ),
+        &health,
+    );
     let ctx = Arc::new(
         Context::new(
             client.clone(),
@@ -90,41 +110,95 @@ pub async fn run(
             instance,
             metrics,
         )
-        .with_tenant_store(tenant_controller.store()),
+        .with_tenant_store(tenant_controller.store())
+        .with_tenant_policy(policy),
     );
-    let store = profile_controller.store();
-    let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
-
-    let profile_loop = profile_controller
-        // A Tenant change (credential, URL, rate limit) re-reconciles its profiles.
-        .watches(
-            tenants.clone(),
-            watcher::Config::default(),
-            move |tenant: Tenant| {
-                let ns = tenant.namespace();
-                let name = tenant.name_any();
-                store
-                    .state()
-                    .into_iter()
-                    .filter(|p| p.namespace() == ns && p.spec.tenant_ref.name == name)
-                    .map(|p| ObjectRef::from_obj(p.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
+    let shutdown = Box::pin(shutdown).shared();
+    let profile_results = with_tenant_trigger(profile_controller, tenants)
         .graceful_shutdown_on(shutdown.clone())
-        .run(profile::reconcile, error_policy, Arc::clone(&ctx))
-        .for_each(|_| async {});
-    let requests: Api<ProcessingRequest> = match &namespace {
+        .run(profile::reconcile, error_policy, Arc::clone(&ctx));
+    let processing_results = processing_controller
+        .graceful_shutdown_on(shutdown.clone())
+        .run(processing::reconcile, error_policy, Arc::clone(&ctx));
+    let tenant_results = tenant_controller.graceful_shutdown_on(shutdown).run(
+        tenant::reconcile,
+        error_policy,
+        Arc::clone(&ctx),
+    );
+    futures::join!(
+        drain_with_heartbeat(profile_results, "IdentityProfile", &health),
+        drain_with_heartbeat(tenant_results, "Tenant", &health),
+        drain_with_heartbeat(processing_results, "ProcessingRequest", &health),
+        synced,
+    );
+}
+
+/// The objects of kind `K` in `namespace`, or in all namespaces.
+fn watched<K>(client: &Client, namespace: &Option<String>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
-    };
-    let processing_loop = Controller::new(requests, watcher::Config::default().any_semantic())
-        .graceful_shutdown_on(shutdown.clone())
-        .run(processing::reconcile, error_policy, Arc::clone(&ctx))
-        .for_each(|_| async {});
-    let tenant_loop = tenant_controller
-        .graceful_shutdown_on(shutdown)
-        .run(tenant::reconcile, error_policy, Arc::clone(&ctx))
-        .for_each(|_| async {});
-    futures::join!(profile_loop, tenant_loop, processing_loop);
+    }
+}
+
+/// The profile controller, re-reconciling a Tenant's profiles when that Tenant changes
+/// (credential, URL, rate limit).
+fn with_tenant_trigger(
+    profiles: Controller<IdentityProfile>,
+    tenants: Api<Tenant>,
+) -> Controller<IdentityProfile> {
+    let store = profiles.store();
+    profiles.watches(
+        tenants,
+        watcher::Config::default(),
+        move |tenant: Tenant| {
+            let ns = tenant.namespace();
+            let name = tenant.name_any();
+            store
+                .state()
+                .into_iter()
+                .filter(|p| p.namespace() == ns && p.spec.tenant_ref.name == name)
+                .map(|p| ObjectRef::from_obj(p.as_ref()))
+                .collect::<Vec<_>>()
+        },
+    )
+}
+
+/// Marks `health` synced once every store is ready (never, if a controller goes away first).
+async fn report_synced<T, E>(
+    stores_ready: impl std::future::Future<Output = Result<T, E>>,
+    health: &HealthState,
+) {
+    if stores_ready.await.is_ok() {
+        tracing::info!("watch caches synced");
+        health.mark_synced();
+    }
+}
+
+/// Drains a controller's results (logged by [`error_policy`]), beating `health` for `name` on
+/// every result and every [`HEARTBEAT_INTERVAL`]: the tick is polled by the same task as the
+/// controller, so it stops when that task is blocked or the controller's stream has ended.
+async fn drain_with_heartbeat<S: futures::Stream>(
+    results: S,
+    name: &'static str,
+    health: &HealthState,
+) {
+    let mut results = std::pin::pin!(results);
+    let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            result = results.next() => match result {
+                Some(_) => health.beat(name),
+                None => {
+                    tracing::info!(controller = name, "controller stopped");
+                    return;
+                }
+            },
+            _ = tick.tick() => health.beat(name),
+        }
+    }
 }

@@ -59,6 +59,8 @@ pub struct OperatorConfig {
     pub leader_election: Option<LeaderElection>,
     /// Address of `/healthz`, `/readyz` and `/metrics`.
     pub health_listen: SocketAddr,
+    /// Where Tenants may send credentials (`--allowed-tenant-hosts`, `--allow-insecure-http`).
+    pub tenant_policy: controller::tenant_policy::TenantPolicy,
 }
 
 /// Runs the operator until SIGTERM/Ctrl-C (or, when elected, until the Lease is lost, which is
@@ -74,7 +76,12 @@ pub async fn run_operator(config: OperatorConfig) -> Result<(), RuntimeError> {
             source,
         })?;
     let metrics = Arc::new(Metrics::default());
-    health::spawn(listener, Arc::clone(&metrics));
+    let role = match config.leader_election {
+        Some(_) => health::Role::Standby,
+        None => health::Role::Only,
+    };
+    let health = Arc::new(health::HealthState::new(role));
+    health::spawn(listener, Arc::clone(&metrics), Arc::clone(&health));
     let instance = instance_name(|name| std::env::var(name).ok());
     tracing::info!(namespace = ?config.namespace, "isc-operator starting");
     let Some(election) = config.leader_election else {
@@ -83,6 +90,8 @@ pub async fn run_operator(config: OperatorConfig) -> Result<(), RuntimeError> {
             config.namespace,
             instance,
             metrics,
+            config.tenant_policy,
+            health,
             shutdown_signal(),
         )
         .await;
@@ -93,12 +102,25 @@ pub async fn run_operator(config: OperatorConfig) -> Result<(), RuntimeError> {
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let namespace = config.namespace;
+    let policy = config.tenant_policy;
+    let term_health = Arc::clone(&health);
     leader::run_elected(
         client.clone(),
         &election,
         &identity,
+        &health,
         shutdown_signal,
-        move |stop| controller::run(client, namespace, instance, metrics, stop),
+        move |stop| {
+            controller::run(
+                client,
+                namespace,
+                instance,
+                metrics,
+                policy,
+                term_health,
+                stop,
+            )
+        },
     )
     .await
 }

@@ -57,6 +57,13 @@ pub fn assert_success(out: &Output, what: &str) {
     );
 }
 
+/// The tenant policy of the tests' operators: the simulator on loopback over plain http.
+pub const LOOPBACK_POLICY: [&str; 3] = [
+    "--allowed-tenant-hosts",
+    "127.0.0.1,localhost",
+    "--allow-insecure-http",
+];
+
 /// An operator process watching one namespace; killed on drop.
 pub struct Operator {
     child: Child,
@@ -65,6 +72,8 @@ pub struct Operator {
 }
 
 impl Operator {
+    /// Runs `isc-operator run` with `extra` arguments and, unless `extra` sets a tenant policy
+    /// flag itself, [`LOOPBACK_POLICY`].
     fn start(
         kubeconfig: &std::path::Path,
         namespace: &str,
@@ -78,7 +87,12 @@ impl Operator {
             .port();
         let health = format!("127.0.0.1:{port}");
         let mut cmd = Command::new(BIN);
+        let sets_policy = extra.iter().any(|a| {
+            a.starts_with("--allowed-tenant-hosts") || a.starts_with("--allow-insecure-http")
+        });
+        let policy: &[&str] = if sets_policy { &[] } else { &LOOPBACK_POLICY };
         cmd.args(["run", "--namespace", namespace, "--health-listen", &health])
+            .args(policy)
             .args(extra)
             .env("KUBECONFIG", kubeconfig)
             .env("ISC_LOG", "info,isc_operator=debug")
@@ -356,13 +370,15 @@ pub async fn kube_client(cp: &ControlPlane) -> Client {
     Client::try_from(config).expect("kube client")
 }
 
-/// Secret + Tenant `demo` for a simulator URL.
+/// Secret (labelled for the operator) + Tenant `demo` for a simulator URL.
 pub fn tenant_yaml(base_url: &str, resync_seconds: u32) -> String {
     format!(
         r#"apiVersion: v1
 kind: Secret
 metadata:
   name: isc-demo-credentials
+  labels:
+    isc.identitynow.dev/credentials: "true"
 type: Opaque
 stringData:
   client_id: {USER_CLIENT_ID}
@@ -399,4 +415,26 @@ spec:
   name: {tenant_name}
 {extra_spec}"#
     )
+}
+
+impl Operator {
+    /// `GET` of a health endpoint (`/healthz`, `/readyz`): status and body, or `None` while
+    /// nothing answers yet.
+    pub async fn probe(&self, path: &str) -> Option<(u16, String)> {
+        let resp = reqwest::get(format!("http://{}{path}", self.health))
+            .await
+            .ok()?;
+        let status = resp.status().as_u16();
+        Some((status, resp.text().await.ok()?))
+    }
+}
+
+impl Env {
+    /// Starts one more operator process as the user of `kubeconfig`, with extra arguments;
+    /// the caller owns it.
+    pub fn spawn_operator_as(&self, kubeconfig: &std::path::Path, extra: &[&str]) -> Operator {
+        let n = std::fs::read_dir(&self.dir).map(|d| d.count()).unwrap_or(0);
+        let log = self.dir.join(format!("operator-{n}.log"));
+        Operator::start(kubeconfig, &self.ns, log, extra)
+    }
 }

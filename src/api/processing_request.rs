@@ -291,7 +291,11 @@ pub enum SubmissionState {
     Succeeded,
     /// The tenant rejected the call or its task failed.
     Failed,
-    /// The call may or may not have reached the tenant (restart or lost response).
+    /// The call's outcome is unknown (restart or lost response); the operator is looking for
+    /// the task it created on the tenant's task lists. Never sent again to find out.
+    Locating,
+    /// The call may or may not have reached the tenant (restart or lost response), and the
+    /// tenant's task lists showed no single task that is the call's.
     Unknown,
     /// Not sent because an earlier call failed.
     Skipped,
@@ -340,6 +344,10 @@ pub struct Submission {
     /// When the call was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted_at: Option<Time>,
+    /// How often the tenant's task lists were searched for this call's task after its outcome
+    /// became unknown (bounded; then the outcome stays unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_lookups: Option<u32>,
     /// When the submission reached a terminal state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Time>,
@@ -357,6 +365,7 @@ impl Submission {
             tenant_status: None,
             message: None,
             submitted_at: None,
+            outcome_lookups: None,
             finished_at: None,
         }
     }

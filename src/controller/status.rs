@@ -140,6 +140,11 @@ pub mod reason {
     pub const DELETION_BLOCKED: &str = "DeletionBlocked";
     /// An `OnChange` processing call's outcome is unknown; it is not sent again.
     pub const PROCESSING_OUTCOME_UNKNOWN: &str = "ProcessingOutcomeUnknown";
+    /// A `ProcessingRequest` call's outcome is unknown; its task is being looked for on the
+    /// tenant's task lists.
+    pub const LOCATING_TASK: &str = "LocatingTask";
+    /// The task of a call whose outcome was unknown was found on the tenant's task lists.
+    pub const TASK_FOUND: &str = "TaskFound";
 }
 
 /// Sets (or adds) condition `type_`, keeping `lastTransitionTime` unless the status changes.

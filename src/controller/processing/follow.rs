@@ -1,19 +1,60 @@
 //! Following: running tenant tasks are asked about with a backoff that grows with their age,
-//! shared across reconciles so event-triggered reconciles do not poll more often.
+//! shared across reconciles so event-triggered reconciles do not poll more often, and paid from
+//! the tenant's poll budget (polls beyond it wait).
 
 use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
 
-use crate::api::ProcessingRequestStatus;
 use crate::api::processing_request::{Submission, SubmissionState};
+use crate::api::tenant::tenant_identity;
+use crate::api::{ProcessingRequestStatus, Tenant};
+use crate::controller::context::Context;
 use crate::controller::status::now;
 use crate::controller::tenant_pool::TenantHandle;
-use isc_client::IscError;
 use isc_client::models::{TaskOutcome, TaskStatus};
+use isc_client::{IscError, RateLimit};
 
+use super::budget::PollAllowance;
 use super::run::Run;
 use super::{age, rules};
+
+/// The tenant a request polls, and the share of that tenant's rate budget polling may use.
+pub(super) struct PollScope<'a> {
+    /// The tenant's client.
+    pub(super) handle: &'a TenantHandle,
+    /// The tenant identity (normalized base URL): every `Tenant` object pointing at one ISC
+    /// tenant shares one budget.
+    key: String,
+    allowance: PollAllowance,
+}
+
+impl<'a> PollScope<'a> {
+    /// The scope of `tenant`, sized from its rate limit (the client's default when unset).
+    pub(super) fn new(tenant: &Tenant, handle: &'a TenantHandle) -> Self {
+        let limit = tenant
+            .spec
+            .rate_limit
+            .map(|l| RateLimit {
+                requests: l.requests,
+                per: Duration::from_secs(l.window_seconds.into()),
+            })
+            .unwrap_or_default();
+        PollScope {
+            handle,
+            key: tenant_identity(&tenant.spec.base_url)
+                .unwrap_or_else(|| handle.client.base_url().to_string()),
+            allowance: PollAllowance::share_of(limit),
+        }
+    }
+
+    /// Takes `polls` from the tenant's poll budget, or says how long to wait.
+    pub(super) fn take(&self, ctx: &Context, polls: u32, now: Instant) -> Result<(), Duration> {
+        ctx.processing
+            .poll_budget
+            .try_take(&self.key, self.allowance, polls, now)
+    }
+}
 
 /// Task messages quoted in a failed submission's message.
 const TASK_MESSAGES_SHOWN: usize = 3;
@@ -22,7 +63,7 @@ impl Run<'_> {
     /// Asks the tenant about running tasks whose backoff has passed. Returns when to look again.
     pub(super) async fn follow_tasks(
         &self,
-        handle: &TenantHandle,
+        scope: &PollScope<'_>,
         status: &mut ProcessingRequestStatus,
     ) -> Option<Duration> {
         let uid = self.obj.uid().unwrap_or_default();
@@ -42,8 +83,12 @@ impl Run<'_> {
             if !self.ctx.processing.poll_due(&key, delay, now) {
                 continue;
             }
+            if let Err(wait) = scope.take(self.ctx, 1, now) {
+                next = next.map(|n| n.min(wait));
+                continue;
+            }
             self.ctx.processing.polled(key, now);
-            let answer = handle.client.get_task_status(&task_id).await;
+            let answer = scope.handle.client.get_task_status(&task_id).await;
             record_task_status(s, &task_id, answer);
         }
         next
@@ -70,7 +115,7 @@ fn record_task_status(s: &mut Submission, task_id: &str, answer: Result<TaskStat
 }
 
 /// Records a task's progress, or its end.
-fn record_task(s: &mut Submission, task_id: &str, task: &TaskStatus) {
+pub(super) fn record_task(s: &mut Submission, task_id: &str, task: &TaskStatus) {
     let outcome = task.outcome();
     if outcome == TaskOutcome::Running {
         s.message = Some(match &task.progress {

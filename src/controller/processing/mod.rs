@@ -14,19 +14,24 @@
 //!   the tenant, reads only;
 //! - [`rules`]: pure planning (selector → filter, chunks, recovery, phase);
 //! - `submit`: each pending call recorded as `Submitting`, sent once, its outcome recorded;
-//! - `follow`: tenant tasks polled with a backoff;
+//! - `locate`: the task of a call whose outcome is unknown, looked for on the tenant's task
+//!   lists (pure matching in [`task_match`]), never sent again to find out;
+//! - `follow`: tenant tasks polled with a backoff, within the tenant's poll [`budget`];
 //! - `summary`: pure: phase, conditions and the Events to publish, from the submissions;
 //! - `ttl`: deletion `ttlSecondsAfterFinished` after the request finished;
-//! - `state`: process-wide state (the attribute-sync [`gate`], task poll times).
+//! - `state`: process-wide state (the attribute-sync [`gate`], task poll times, poll budgets).
 
+pub mod budget;
 mod follow;
 pub mod gate;
+mod locate;
 mod resolve;
 pub mod rules;
 mod run;
 mod state;
 mod submit;
 mod summary;
+pub mod task_match;
 mod ttl;
 mod write;
 

@@ -10,7 +10,7 @@ use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 
 use crate::api::processing_request::{Phase, ProcessingAction};
-use crate::api::{ProcessingRequest, ProcessingRequestStatus};
+use crate::api::{ProcessingRequest, ProcessingRequestStatus, Tenant};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
 use crate::controller::status::{
@@ -18,9 +18,11 @@ use crate::controller::status::{
 };
 use crate::controller::tenant_pool::TenantHandle;
 
+use super::follow::PollScope;
 use super::resolve::{Resolution, ResolveError};
 use super::rules;
 use super::summary::{self, Note};
+use super::task_match::task_type;
 
 /// How often a request waiting for its `IdentityProfile` to exist on the tenant looks again.
 const PROFILE_WAIT: Duration = Duration::from_secs(5);
@@ -97,17 +99,15 @@ impl Run<'_> {
         self.event(note.type_, note.reason, &note.message).await;
     }
 
-    async fn tenant(&self) -> Result<Arc<TenantHandle>, ReconcileError> {
-        let (_tenant, handle) = self
-            .ctx
+    async fn tenant(&self) -> Result<(Arc<Tenant>, Arc<TenantHandle>), ReconcileError> {
+        self.ctx
             .tenants
             .resolve(
                 &self.ctx.client,
                 &self.namespace,
                 &self.obj.spec.tenant_ref.name,
             )
-            .await?;
-        Ok(handle)
+            .await
     }
 
     async fn reconcile(&mut self) -> Result<Action, ReconcileError> {
@@ -120,8 +120,8 @@ impl Run<'_> {
             status.start_time = Some(now());
             status.phase = Some(Phase::Pending);
         }
-        let handle = match self.tenant().await {
-            Ok(h) => h,
+        let (tenant, handle) = match self.tenant().await {
+            Ok(found) => found,
             Err(e) => return self.blocked(status, e).await,
         };
         if status.submissions.is_empty() {
@@ -131,7 +131,7 @@ impl Run<'_> {
         } else {
             self.recover_in_flight(&mut status).await;
         }
-        self.advance(&handle, status).await
+        self.advance(&tenant, &handle, status).await
     }
 
     /// Resolves and plans a request that has no submissions yet. Continues once the
@@ -188,10 +188,12 @@ impl Run<'_> {
         ControlFlow::Continue(())
     }
 
-    /// After a restart: calls found `Submitting` are unknown, or pending again with the opt-in.
+    /// After a restart: calls found `Submitting` are looked for on the tenant's task lists (or
+    /// unknown when their action creates no task), or pending again with the opt-in.
     async fn recover_in_flight(&self, status: &mut ProcessingRequestStatus) {
         let retry = self.retry_unknown();
-        let found = rules::recover_in_flight(&mut status.submissions, retry);
+        let locatable = task_type(self.action()).is_some();
+        let found = rules::recover_in_flight(&mut status.submissions, retry, locatable);
         if found > 0 {
             let note = summary::recovery_note(found, retry);
             self.event(
@@ -203,15 +205,21 @@ impl Run<'_> {
         }
     }
 
-    /// Sends what is pending, follows what runs, and writes what it all adds up to.
+    /// Sends what is pending, looks for the tasks of calls with an unknown outcome, follows
+    /// what runs, and writes what it all adds up to.
     async fn advance(
         &mut self,
+        tenant: &Tenant,
         handle: &TenantHandle,
         mut status: ProcessingRequestStatus,
     ) -> Result<Action, ReconcileError> {
         rules::skip_after_failure(&mut status.submissions);
         let mut wait = self.submit_pending(handle, &mut status).await?;
-        if let Some(d) = self.follow_tasks(handle, &mut status).await {
+        let scope = PollScope::new(tenant, handle);
+        if let Some(d) = self.locate_tasks(tenant, &scope, &mut status).await {
+            wait = Some(wait.map_or(d, |w| w.min(d)));
+        }
+        if let Some(d) = self.follow_tasks(&scope, &mut status).await {
             wait = Some(wait.map_or(d, |w| w.min(d)));
         }
         rules::skip_after_failure(&mut status.submissions);

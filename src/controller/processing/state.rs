@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::budget::PollBudget;
 use super::gate::SyncGate;
 
 /// Poll times older than this are forgotten (a task is polled at least every few seconds).
@@ -17,6 +18,8 @@ pub struct ProcessingState {
     /// When each followed task was last asked about, so event-triggered reconciles do not
     /// poll the tenant more often than the backoff allows.
     polls: Mutex<HashMap<String, Instant>>,
+    /// The share of each tenant's rate budget that task polling may use.
+    pub(super) poll_budget: PollBudget,
 }
 
 impl ProcessingState {

@@ -17,6 +17,7 @@ use isc_client::{IscError, TenantClient};
 
 use super::rules;
 use super::run::Run;
+use super::task_match::task_type;
 
 /// What became of one tenant call.
 #[derive(Debug)]
@@ -31,11 +32,15 @@ pub(super) enum CallOutcome {
     SendAgain(ReconcileError),
 }
 
-/// Whether a call of the request failed or has an unknown outcome (nothing more is sent).
+/// Whether a call of the request failed or has an outcome not known yet (nothing more is
+/// sent until it is known).
 fn any_failed(submissions: &[Submission]) -> bool {
-    submissions
-        .iter()
-        .any(|s| matches!(s.state, SubmissionState::Failed | SubmissionState::Unknown))
+    submissions.iter().any(|s| {
+        matches!(
+            s.state,
+            SubmissionState::Failed | SubmissionState::Unknown | SubmissionState::Locating
+        )
+    })
 }
 
 impl Run<'_> {
@@ -141,7 +146,10 @@ impl Run<'_> {
                 }
                 CallOutcome::Recorded
             }
-            Err(error) => record_failure(s, error, self.retry_unknown()),
+            Err(error) => {
+                let locatable = task_type(self.action()).is_some();
+                record_failure(s, error, self.retry_unknown(), locatable)
+            }
         }
     }
 
@@ -211,8 +219,15 @@ fn record_sync_job(s: &mut Submission, job: IdentitySyncJob) {
     s.tenant_status = Some(job.status);
 }
 
-/// Records a failed call by what the tenant did with it (the client's classification).
-fn record_failure(s: &mut Submission, error: IscError, retry_unknown: bool) -> CallOutcome {
+/// Records a failed call by what the tenant did with it (the client's classification). An
+/// unknown outcome of a call that creates a task (`locatable`) is looked for on the tenant's
+/// task lists next.
+fn record_failure(
+    s: &mut Submission,
+    error: IscError,
+    retry_unknown: bool,
+    locatable: bool,
+) -> CallOutcome {
     match error.submission_outcome() {
         SubmissionOutcome::NotSent => {
             let error = ReconcileError::from(error);
@@ -229,6 +244,13 @@ fn record_failure(s: &mut Submission, error: IscError, retry_unknown: bool) -> C
                 "outcome unknown ({error}); sending again because retryUnknownSubmission is true"
             ));
             CallOutcome::SendAgain(error.into())
+        }
+        SubmissionOutcome::Unknown if locatable => {
+            s.state = SubmissionState::Locating;
+            s.message = Some(format!(
+                "the response was lost ({error}); looking for the call's task on the tenant's task lists, it is not sent again"
+            ));
+            CallOutcome::Recorded
         }
         SubmissionOutcome::Unknown => {
             s.state = SubmissionState::Unknown;
@@ -296,7 +318,7 @@ mod tests {
         };
         for error in [api(429), api(401), transport(false), rate_limited] {
             let mut s = submitting();
-            let outcome = record_failure(&mut s, error, false);
+            let outcome = record_failure(&mut s, error, false, false);
             assert!(matches!(outcome, CallOutcome::NotSent(_)), "{outcome:?}");
             assert_eq!(s.state, SubmissionState::Pending);
             assert_eq!(s.submitted_at, None);
@@ -309,14 +331,21 @@ mod tests {
         for error in [api(500), api(503), transport(true)] {
             let mut s = submitting();
             assert!(matches!(
-                record_failure(&mut s, error, false),
+                record_failure(&mut s, error, false, false),
                 CallOutcome::Recorded
             ));
             assert_eq!(s.state, SubmissionState::Unknown);
             assert!(s.finished_at.is_some());
         }
         let mut s = submitting();
-        let outcome = record_failure(&mut s, api(502), true);
+        assert!(matches!(
+            record_failure(&mut s, transport(true), false, true),
+            CallOutcome::Recorded
+        ));
+        assert_eq!(s.state, SubmissionState::Locating, "its task is looked for");
+        assert_eq!(s.finished_at, None);
+        let mut s = submitting();
+        let outcome = record_failure(&mut s, api(502), true, true);
         assert!(matches!(outcome, CallOutcome::SendAgain(_)), "{outcome:?}");
         assert_eq!(s.state, SubmissionState::Pending);
         assert_eq!((s.submitted_at, s.finished_at), (None, None));
@@ -332,7 +361,7 @@ mod tests {
         ] {
             let mut s = submitting();
             assert!(matches!(
-                record_failure(&mut s, error, true),
+                record_failure(&mut s, error, true, true),
                 CallOutcome::Recorded
             ));
             assert_eq!(s.state, SubmissionState::Failed);
@@ -345,7 +374,7 @@ mod tests {
         };
         let mut s = submitting();
         assert!(matches!(
-            record_failure(&mut s, decode, false),
+            record_failure(&mut s, decode, false, true),
             CallOutcome::Recorded
         ));
         assert_eq!(s.state, SubmissionState::Submitted);

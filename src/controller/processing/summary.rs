@@ -6,7 +6,7 @@ use kube::runtime::events::EventType;
 use crate::api::ProcessingRequestStatus;
 use crate::api::processing_request::{Phase, SubmissionState};
 use crate::controller::status::{
-    FALSE, TRUE, condition, now, reason, remove_condition, set_condition,
+    FALSE, TRUE, condition, find_condition, now, reason, remove_condition, set_condition,
 };
 
 use super::rules::{self, Target};
@@ -23,7 +23,12 @@ pub(super) struct Note {
 }
 
 /// Condition message while a call's outcome is unknown.
-const OUTCOME_UNKNOWN_MESSAGE: &str = "a call was in flight when the operator stopped or its response was lost; it is not sent again (see status.submissions)";
+const OUTCOME_UNKNOWN_MESSAGE: &str = "a call was in flight when the operator stopped or its response was lost, and the tenant's task lists showed no single task that is its own; it is not sent again (see status.submissions)";
+/// Condition message while the task of such a call is looked for.
+const LOCATING_MESSAGE: &str = "a call was in flight when the operator stopped or its response was lost; its task is looked for on the tenant's task lists, and it is not sent again (see status.submissions)";
+/// Condition message once every such task was found.
+const TASK_FOUND_MESSAGE: &str =
+    "the task of every call whose outcome was unknown was found on the tenant's task lists";
 
 /// Sets phase, completion time and conditions from the submissions. Returns the Event to
 /// publish when the request just finished (`was_finished`: it already was before).
@@ -35,20 +40,7 @@ pub(super) fn summarize(
     let phase = rules::phase(&status.submissions);
     status.phase = Some(phase);
     remove_condition(&mut status.conditions, condition::BLOCKED);
-    if status
-        .submissions
-        .iter()
-        .any(|s| s.state == SubmissionState::Unknown)
-    {
-        set_condition(
-            &mut status.conditions,
-            condition::SUBMISSION_OUTCOME_UNKNOWN,
-            TRUE,
-            reason::SUBMISSION_OUTCOME_UNKNOWN,
-            OUTCOME_UNKNOWN_MESSAGE,
-            generation,
-        );
-    }
+    set_outcome_condition(status, generation);
     let note = match phase {
         Phase::Succeeded => {
             let message = success_message(status);
@@ -89,6 +81,33 @@ pub(super) fn summarize(
         Phase::Pending | Phase::Running => return None,
     };
     (!was_finished).then_some(note)
+}
+
+/// `SubmissionOutcomeUnknown`: True while a call's outcome is unknown (looked for, or given
+/// up on), False once every such call's task was found; absent when no outcome was unknown.
+fn set_outcome_condition(status: &mut ProcessingRequestStatus, generation: Option<i64>) {
+    let any = |state: SubmissionState| status.submissions.iter().any(|s| s.state == state);
+    let (value, reason, message) = if any(SubmissionState::Unknown) {
+        (
+            TRUE,
+            reason::SUBMISSION_OUTCOME_UNKNOWN,
+            OUTCOME_UNKNOWN_MESSAGE,
+        )
+    } else if any(SubmissionState::Locating) {
+        (TRUE, reason::LOCATING_TASK, LOCATING_MESSAGE)
+    } else if find_condition(&status.conditions, condition::SUBMISSION_OUTCOME_UNKNOWN).is_some() {
+        (FALSE, reason::TASK_FOUND, TASK_FOUND_MESSAGE)
+    } else {
+        return;
+    };
+    set_condition(
+        &mut status.conditions,
+        condition::SUBMISSION_OUTCOME_UNKNOWN,
+        value,
+        reason,
+        message,
+        generation,
+    );
 }
 
 fn success_message(status: &ProcessingRequestStatus) -> String {
@@ -155,7 +174,7 @@ pub(super) fn recovery_note(found: usize, retry_unknown: bool) -> String {
         )
     } else {
         format!(
-            "{found} call(s) were in flight when the operator stopped; the tenant may or may not have received them, so they are not sent again"
+            "{found} call(s) were in flight when the operator stopped; the tenant may or may not have received them, so they are not sent again (their tasks are looked for on the tenant's task lists)"
         )
     }
 }
@@ -164,7 +183,7 @@ pub(super) fn recovery_note(found: usize, retry_unknown: bool) -> String {
 mod tests {
     use super::*;
     use crate::api::processing_request::Submission;
-    use crate::controller::status::{find_condition, is_true};
+    use crate::controller::status::is_true;
 
     fn status_with(states: &[SubmissionState]) -> ProcessingRequestStatus {
         ProcessingRequestStatus {
@@ -252,6 +271,30 @@ mod tests {
         ));
         let failed = find_condition(&status.conditions, condition::FAILED).unwrap();
         assert_eq!(failed.reason, reason::SUBMISSION_OUTCOME_UNKNOWN);
+    }
+
+    #[test]
+    fn a_call_being_located_keeps_the_request_running_and_a_found_task_clears_the_condition() {
+        let mut status = status_with(&[SubmissionState::Locating, SubmissionState::Pending]);
+        assert_eq!(summarize(&mut status, false, None), None);
+        assert_eq!(status.phase, Some(Phase::Running));
+        let c = find_condition(&status.conditions, condition::SUBMISSION_OUTCOME_UNKNOWN).unwrap();
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str()),
+            (TRUE, reason::LOCATING_TASK)
+        );
+        status.submissions[0].state = SubmissionState::Succeeded;
+        status.submissions[1].state = SubmissionState::Succeeded;
+        let note = summarize(&mut status, false, None).expect("an event");
+        assert_eq!(note.reason, reason::SUCCEEDED);
+        let c = find_condition(&status.conditions, condition::SUBMISSION_OUTCOME_UNKNOWN).unwrap();
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str()),
+            (FALSE, reason::TASK_FOUND)
+        );
+        let mut clean = status_with(&[SubmissionState::Succeeded]);
+        summarize(&mut clean, false, None);
+        assert!(find_condition(&clean.conditions, condition::SUBMISSION_OUTCOME_UNKNOWN).is_none());
     }
 
     #[test]

@@ -249,7 +249,9 @@ async fn drive_every_operation(sim: &isc_sim::RunningSimulator, admin: &SimAdmin
         .await
         .expect("process profile");
 
-    // Identity processing and its task, to success and to error.
+    // Identity processing and its task, to success and to error. The task runs long enough to
+    // be seen on the pending lists (the client's limiter spreads its first calls).
+    admin.configure(json!({"taskDurationMs": 4000})).await;
     let task = user
         .process_identities(std::slice::from_ref(&identity_id))
         .await
@@ -258,7 +260,26 @@ async fn drive_every_operation(sim: &isc_sim::RunningSimulator, admin: &SimAdmin
     user.get_task_status(&task_id)
         .await
         .expect("pending task status");
+    let pending = user
+        .list_pending_tasks(&ListParams {
+            limit: Some(10),
+            count: true,
+            ..Default::default()
+        })
+        .await
+        .expect("client: pending tasks");
+    assert!(pending.iter().any(|t| t.id == task_id), "{pending:?}");
+    let running = user
+        .list_task_status(&ListParams {
+            filter: Some(Filter::IsNull("completionStatus".into())),
+            sorters: Some("-created".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("client: running tasks");
+    assert!(running.iter().any(|t| t.id == task_id), "{running:?}");
     drive_task_lists(sim, &user, &task_id).await;
+    admin.configure(json!({"taskDurationMs": 300})).await;
     assert_eq!(
         wait_for_task(&user, &task_id).await.outcome(),
         TaskOutcome::Succeeded

@@ -84,7 +84,8 @@ pub(super) fn summarize(
 }
 
 /// `SubmissionOutcomeUnknown`: True while a call's outcome is unknown (looked for, or given
-/// up on), False once every such call's task was found; absent when no outcome was unknown.
+/// up on), False once every such call's task was found (looked up); absent when no outcome
+/// was unknown.
 fn set_outcome_condition(status: &mut ProcessingRequestStatus, generation: Option<i64>) {
     let any = |state: SubmissionState| status.submissions.iter().any(|s| s.state == state);
     let (value, reason, message) = if any(SubmissionState::Unknown) {
@@ -95,7 +96,12 @@ fn set_outcome_condition(status: &mut ProcessingRequestStatus, generation: Optio
         )
     } else if any(SubmissionState::Locating) {
         (TRUE, reason::LOCATING_TASK, LOCATING_MESSAGE)
-    } else if find_condition(&status.conditions, condition::SUBMISSION_OUTCOME_UNKNOWN).is_some() {
+    } else if status
+        .submissions
+        .iter()
+        .any(|s| s.outcome_lookups.is_some())
+        || find_condition(&status.conditions, condition::SUBMISSION_OUTCOME_UNKNOWN).is_some()
+    {
         (FALSE, reason::TASK_FOUND, TASK_FOUND_MESSAGE)
     } else {
         return;

@@ -5,6 +5,7 @@
 mod actions;
 mod failures;
 mod once;
+mod unknown;
 
 use std::sync::Arc;
 use std::time::Duration;

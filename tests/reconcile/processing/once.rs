@@ -83,10 +83,36 @@ async fn a_server_error_on_the_call_makes_its_outcome_unknown() {
     env.put_request(&request("lost", &process_ids(&[seed_id(0)])));
     reconcile(&env, "lost")
         .await
-        .expect("a failed request is no error");
+        .expect("a call being located is no error");
+    let locating = status(&env, "lost");
+    assert_eq!(locating.phase, Some(Phase::Running), "{locating:#?}");
+    assert_eq!(locating.submissions[0].state, SubmissionState::Locating);
+    assert_eq!(
+        condition(&locating, ctype::SUBMISSION_OUTCOME_UNKNOWN),
+        (TRUE.into(), reason::LOCATING_TASK.into())
+    );
+    // The tenant refused before running it: no task is found, and after a bounded number of
+    // lookups the outcome stays unknown.
+    let started = std::time::Instant::now();
+    while status(&env, "lost").phase == Some(Phase::Running) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "lookups are bounded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        reconcile(&env, "lost").await.expect("reconcile succeeds");
+    }
     let failed = status(&env, "lost");
     assert_eq!(failed.phase, Some(Phase::Failed), "{failed:#?}");
     assert_eq!(failed.submissions[0].state, SubmissionState::Unknown);
+    assert!(
+        failed.submissions[0]
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("0 candidate tasks"),
+        "{failed:#?}"
+    );
     assert_eq!(
         condition(&failed, ctype::FAILED).1,
         reason::SUBMISSION_OUTCOME_UNKNOWN

@@ -21,11 +21,14 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "camelCase")]
 pub struct TenantSpec {
-    /// Tenant API base URL, e.g. `https://acme.api.identitynow.com` (no `/v2024` suffix).
+    /// Tenant API base URL, e.g. `https://acme.api.identitynow.com` (no `/v2024` suffix). Its
+    /// host must be allowed by the operator (`--allowed-tenant-hosts`); https only (plain http
+    /// only to loopback, when the operator runs with `--allow-insecure-http`).
     #[x_kube(validation = Rule::new("self.matches('^https?://[^/?#]+(/[^?#]*)?$') && !self.endsWith('/v2024') && !self.endsWith('/v3')").message("baseUrl must be an http(s) URL without query and without an API version suffix, e.g. https://acme.api.identitynow.com"))]
     #[schemars(length(min = 8, max = 2048))]
     pub base_url: String,
-    /// Secret (same namespace) holding the OAuth client credentials.
+    /// Secret (same namespace, labelled `isc.identitynow.dev/credentials: "true"`) holding the
+    /// OAuth client credentials.
     pub credentials_secret_ref: CredentialsSecretRef,
     /// Client-side rate limit for all calls to this tenant with this credential.
     #[serde(default, skip_serializing_if = "Option::is_none")]

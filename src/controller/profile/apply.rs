@@ -73,7 +73,9 @@ pub(super) async fn apply(
     let tenant = observation.tenant;
     let mut current = observation.tenant_profile;
     if plan != ProfilePlan::Nothing {
-        refusal::check(obj, stored.current(), &now())?;
+        if let Some(held) = refusal::held_back(obj, stored.current(), &now()) {
+            return Err(held);
+        }
     }
     match plan {
         ProfilePlan::Create(body) => {
@@ -181,7 +183,9 @@ async fn start_processing_if_needed(
     ) else {
         return Ok(());
     };
-    refusal::check(obj, stored.current(), &now())?;
+    if let Some(held) = refusal::held_back(obj, stored.current(), &now()) {
+        return Err(held);
+    }
     // Write-ahead: with the marker stored, a crash or a lost answer never leads to a second call.
     let mut marked = stored.current().clone();
     marked.pending_processing = Some(PendingProcessing {

@@ -125,7 +125,9 @@ async fn start_delete(
     stored: &mut StoredStatus<'_>,
     events: &mut Vec<ProfileEvent>,
 ) -> Result<Action, ReconcileError> {
-    refusal::check(obj, stored.current(), &now())?;
+    if let Some(held) = refusal::held_back(obj, stored.current(), &now()) {
+        return Err(held);
+    }
     match handle.client.delete_identity_profile(id).await {
         Ok(task) => {
             let task_id = task.id.unwrap_or_default();

@@ -168,7 +168,9 @@ async fn dereference_plan_apply(
     let manage = obj.spec.management_policy == ManagementPolicy::Manage;
     if manage {
         // Held back after a refusal: no tenant call at all until the retry time.
-        refusal::check(obj, stored.current(), &now())?;
+        if let Some(held) = refusal::held_back(obj, stored.current(), &now()) {
+            return Err(held);
+        }
     }
     let observation = observe::observe(
         obj,

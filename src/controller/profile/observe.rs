@@ -76,42 +76,39 @@ async fn find_in_shared_list(
         if let Some(p) = profiles.items.iter().find(|p| p.id.as_deref() == Some(id)) {
             return Ok(Some(p.clone()));
         }
-        check_malformed(&profiles, Some(id), name)?;
+        if let Some(problem) = check_malformed(&profiles, Some(id), name) {
+            return Err(ReconcileError::MalformedTenantObject(problem));
+        }
         // Not in the shared list (created since, or deleted in the tenant): ask directly.
         return get_by_id(handle, id).await;
     }
-    pick(profiles, None, name)
+    pick(profiles, None, name).map_err(ReconcileError::MalformedTenantObject)
 }
 
-/// The profile with this id, else the one with this name (as the tenant compares names); an
-/// error when the one that maps to the object could not be decoded.
+/// The profile with this id, else the one with this name (as the tenant compares names); the
+/// problem when the one that maps to the object could not be decoded.
 fn pick(
     profiles: TenantProfiles,
     id: Option<&str>,
     name: &str,
-) -> Result<Option<TenantProfile>, ReconcileError> {
+) -> Result<Option<TenantProfile>, String> {
     let by_id = id.and_then(|id| profiles.items.iter().find(|p| p.id.as_deref() == Some(id)));
     if let Some(p) = by_id.or_else(|| profiles.items.iter().find(|p| same_name(&p.name, name))) {
         return Ok(Some(p.clone()));
     }
-    check_malformed(&profiles, id, name)?;
-    Ok(None)
+    match check_malformed(&profiles, id, name) {
+        Some(problem) => Err(problem),
+        None => Ok(None),
+    }
 }
 
-/// Fails when a malformed tenant profile has this id or name.
-fn check_malformed(
-    profiles: &TenantProfiles,
-    id: Option<&str>,
-    name: &str,
-) -> Result<(), ReconcileError> {
+/// The malformed tenant profile with this id or name, described.
+fn check_malformed(profiles: &TenantProfiles, id: Option<&str>, name: &str) -> Option<String> {
     let hit = profiles.malformed.iter().find(|m| {
         (id.is_some() && m.id.as_deref() == id)
             || m.name.as_deref().is_some_and(|n| same_name(n, name))
     });
-    match hit {
-        Some(m) => Err(ReconcileError::MalformedTenantObject(m.describe())),
-        None => Ok(()),
-    }
+    hit.map(|m| m.describe())
 }
 
 /// Straight from the tenant: a list filtered by name, then (if an id is recorded but the name
@@ -127,7 +124,7 @@ pub(super) async fn find_fresh(
         ..Default::default()
     };
     let found = list_profiles(&handle.client, &params).await?;
-    if let Some(p) = pick(found, id, name)? {
+    if let Some(p) = pick(found, id, name).map_err(ReconcileError::MalformedTenantObject)? {
         return Ok(Some(p));
     }
     match id {

@@ -25,25 +25,23 @@ pub(super) mod operation {
     pub const DELETE: &str = "Delete";
 }
 
-/// Fails with [`ReconcileError::RefusedBefore`] while a refusal recorded for this generation
-/// holds back every tenant write of the object.
-pub(super) fn check(
+/// The [`ReconcileError::RefusedBefore`] that holds back every tenant write of the object while
+/// a refusal recorded for this generation is in force; `None` when writes may go.
+pub(super) fn held_back(
     obj: &IdentityProfile,
     status: &IdentityProfileStatus,
     now: &Time,
-) -> Result<(), ReconcileError> {
-    let Some(refusal) = &status.last_refusal else {
-        return Ok(());
-    };
+) -> Option<ReconcileError> {
+    let refusal = status.last_refusal.as_ref()?;
     if refusal.generation != obj.metadata.generation || now.0 >= refusal.retry_after.0 {
-        return Ok(());
+        return None;
     }
     let wait = now
         .0
         .duration_until(refusal.retry_after.0)
         .try_into()
         .unwrap_or(Duration::ZERO);
-    Err(ReconcileError::RefusedBefore {
+    Some(ReconcileError::RefusedBefore {
         message: refusal.message.clone(),
         retry_at: refusal.retry_after.0.to_string(),
         wait,

@@ -13,9 +13,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::Action;
 
 use super::{admin, condition, condition_state, reconcile};
-use crate::env::{
-    CLIENT_ID, NAMESPACE, TestEnv, credentials_secret, manifest, profile as profile_manifest,
-};
+use crate::env::{CLIENT_ID, NAMESPACE, TestEnv, manifest, profile as profile_manifest};
 
 /// Reconciles a fresh object `name` that is expected to fail; checks `Ready` False with the
 /// error's reason and one Warning Event with it; returns the error.

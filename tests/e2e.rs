@@ -588,7 +588,8 @@ async fn a_second_manifest_for_the_same_profile_gets_a_conflict_and_writes_nothi
         .unwrap();
     assert_eq!(ready.status, "False");
     assert_eq!(ready.reason, "Conflict");
-    assert!(ready.message.contains("\"first\""), "{}", ready.message);
+    // The owner is named as namespace/name (ownership is cluster-wide).
+    assert!(ready.message.contains("/first"), "{}", ready.message);
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert!(env.tenant_writes().await.is_empty());
     assert_eq!(

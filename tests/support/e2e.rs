@@ -438,3 +438,105 @@ impl Env {
         Operator::start(kubeconfig, &self.ns, log, extra)
     }
 }
+
+/// A control plane of the calling test's own, with the CRDs installed: for an operator that
+/// watches every namespace, which on the shared one would also reconcile the objects of tests
+/// running in parallel. It lives until the test process ends.
+pub async fn private_control_plane() -> &'static ControlPlane {
+    let cp: &'static ControlPlane = Box::leak(Box::new(ControlPlane::start().await));
+    let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/isc-operator.yaml");
+    assert_success(
+        &cp.kubectl_async(&["apply", "-f", crds]).await,
+        "kubectl apply -f crds/",
+    );
+    let established = cp
+        .kubectl_async(&[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/tenants.isc.identitynow.dev",
+            "crd/identityprofiles.isc.identitynow.dev",
+        ])
+        .await;
+    assert_success(&established, "CRDs established");
+    cp
+}
+
+impl Env {
+    /// A world on its own control plane ([`private_control_plane`]) whose operator watches
+    /// every namespace (no `--namespace`), for cluster-wide behaviour such as one owner per
+    /// tenant profile across namespaces. `restart` is not supported for this operator.
+    pub async fn cluster_wide(name: &str) -> Env {
+        let cp = private_control_plane().await;
+        let ns = format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        let kube = kube_client(cp).await;
+        create_namespace(&kube, &ns).await;
+        let sim = isc_sim::start(sim_config(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("simulator listens");
+        let admin = SimAdmin::new(&sim);
+        let dir = cp.dir().join(&ns);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = std::fs::File::create(dir.join("operator-0.log")).expect("log file");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let health = format!("127.0.0.1:{port}");
+        let mut cmd = Command::new(BIN);
+        cmd.args(["run", "--health-listen", &health])
+            .args(LOOPBACK_POLICY)
+            .env("KUBECONFIG", cp.kubeconfig_path())
+            .env("ISC_LOG", "info,isc_operator=debug")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log handle"))
+            .stderr(file);
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("start the operator binary");
+        let operator = Operator {
+            child,
+            log: dir.join("operator-0.log"),
+            health,
+        };
+        Env {
+            cp,
+            ns,
+            sim,
+            admin,
+            kube,
+            operator: Some(operator),
+            dir,
+            operator_kubeconfig: None,
+        }
+    }
+
+    /// `kubectl apply -f -` in another namespace; panics on failure.
+    pub async fn apply_in(&self, namespace: &str, yaml: &str) {
+        let path = self
+            .dir
+            .join(format!("manifest-{}.yaml", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&path, yaml).unwrap();
+        let out = self
+            .cp
+            .kubectl_async(&["-n", namespace, "apply", "-f", path.to_str().unwrap()])
+            .await;
+        assert_success(&out, "kubectl apply");
+    }
+}
+
+/// Creates a namespace (the test API server has no namespace controller: it is never removed).
+pub async fn create_namespace(kube: &Client, name: &str) {
+    let namespaces: Api<Namespace> = Api::all(kube.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": name}})).unwrap(),
+        )
+        .await
+        .expect("create namespace");
+}

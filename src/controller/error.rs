@@ -43,6 +43,10 @@ pub enum ReconcileError {
     /// Not an error: a tenant task is still running (the finalizer must stay until it ends).
     #[error("waiting: {0}")]
     Waiting(String),
+    /// The reconcile panicked (a bug in the operator). Only this object's reconcile stopped;
+    /// the panic's text is in the operator's log, not in status.
+    #[error("internal error in the operator while reconciling this object (see the operator log)")]
+    Panicked,
     /// The tenant refused this write for this generation earlier; it is not sent again before
     /// the recorded retry time (see `status.lastRefusal`). Shows the recorded refusal as it
     /// was, so holding back changes nothing in status.
@@ -130,6 +134,7 @@ impl ReconcileError {
             ReconcileError::TenantTaskFailed(_) => reason::TENANT_TASK_FAILED,
             ReconcileError::Kube(_) => reason::KUBERNETES_ERROR,
             ReconcileError::Waiting(_) => reason::WAITING,
+            ReconcileError::Panicked => reason::INTERNAL_ERROR,
             ReconcileError::RefusedBefore { .. } => reason::TENANT_REJECTED,
             ReconcileError::MalformedTenantObject(_) => reason::MALFORMED_TENANT_OBJECT,
             ReconcileError::DeletionBlocked(_) => reason::DELETION_BLOCKED,
@@ -176,6 +181,7 @@ impl ReconcileError {
             ReconcileError::Policy(_) => Requeue::AfterChange,
             ReconcileError::Kube(_) => Requeue::Backoff,
             ReconcileError::Waiting(_) => Requeue::After(Duration::from_secs(1)),
+            ReconcileError::Panicked => Requeue::Backoff,
         }
     }
 }

@@ -44,6 +44,28 @@ use error::{ReconcileError, Requeue};
 /// (Tenants and Secrets are not all watched, so a fix there is picked up by this).
 const AFTER_CHANGE_RECHECK: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// Runs one reconcile so that a panic in it (a bug) becomes [`ReconcileError::Panicked`] for
+/// that object instead of unwinding through the controller loop and the process: every other
+/// object, and every other tenant, carries on.
+pub async fn contained<F>(reconcile: F) -> Result<Action, ReconcileError>
+where
+    F: std::future::Future<Output = Result<Action, ReconcileError>>,
+{
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(reconcile).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(panic = %text, "a reconcile panicked; the object is retried with backoff");
+            Err(ReconcileError::Panicked)
+        }
+    }
+}
+
 /// How long the controller waits after a failed reconcile: per the error's [`Requeue`]
 /// (a user change, the tenant's `Retry-After`, or per-object exponential backoff).
 pub fn error_policy<K: Resource<DynamicType = ()>>(
@@ -116,12 +138,20 @@ pub async fn run(
     let shutdown = Box::pin(shutdown).shared();
     let profile_results = with_tenant_trigger(profile_controller, tenants)
         .graceful_shutdown_on(shutdown.clone())
-        .run(profile::reconcile, error_policy, Arc::clone(&ctx));
+        .run(
+            |obj, ctx| contained(profile::reconcile(obj, ctx)),
+            error_policy,
+            Arc::clone(&ctx),
+        );
     let processing_results = processing_controller
         .graceful_shutdown_on(shutdown.clone())
-        .run(processing::reconcile, error_policy, Arc::clone(&ctx));
+        .run(
+            |obj, ctx| contained(processing::reconcile(obj, ctx)),
+            error_policy,
+            Arc::clone(&ctx),
+        );
     let tenant_results = tenant_controller.graceful_shutdown_on(shutdown).run(
-        tenant::reconcile,
+        |obj, ctx| contained(tenant::reconcile(obj, ctx)),
         error_policy,
         Arc::clone(&ctx),
     );
@@ -200,5 +230,23 @@ async fn drain_with_heartbeat<S: futures::Stream>(
             },
             _ = tick.tick() => health.beat(name),
         }
+    }
+}
+
+#[cfg(test)]
+mod panic_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_reconcile_is_an_error_for_its_object_only() {
+        let panicked = contained(async { panic!("boom") }).await;
+        assert!(matches!(panicked, Err(ReconcileError::Panicked)));
+        assert_eq!(
+            ReconcileError::Panicked.requeue(),
+            error::Requeue::Backoff,
+            "retried with backoff, not in a tight loop"
+        );
+        let fine = contained(async { Ok(Action::await_change()) }).await;
+        assert!(fine.is_ok());
     }
 }

@@ -120,6 +120,8 @@ pub mod reason {
     pub const KUBERNETES_ERROR: &str = "KubernetesError";
     /// Not an error: waiting for a tenant task.
     pub const WAITING: &str = "Waiting";
+    /// A reconcile panicked (an operator bug); it is retried with backoff.
+    pub const INTERNAL_ERROR: &str = "InternalError";
 
     // Why a processing request could not be resolved (nothing was sent).
     /// The identity filter matched no identity.

@@ -134,7 +134,12 @@ async fn thousands_of_ids_poll_within_their_share_while_drift_is_corrected() {
     config.task_duration = Duration::from_secs(60);
     let env = env("pr-budget", config).await;
     env.apply_tenant(10).await;
-    env.apply(&profile_yaml("drifting", "demo", "")).await;
+    env.apply(&profile_yaml(
+        "drifting",
+        "Drifting",
+        &format!("  description: steady\n  authoritativeSource:\n    id: {SOURCE_EMPLOYEES}\n"),
+    ))
+    .await;
     env.wait_ready("drifting").await;
     let ids: Vec<String> = (0..300)
         .map(seed_id)

@@ -9,12 +9,11 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
 use kube::runtime::events::EventType;
-use kube::{Api, ResourceExt};
 
+use crate::api::ProcessingRequestStatus;
 use crate::api::processing_request::{Submission, SubmissionState};
-use crate::api::{ProcessingRequestStatus, Tenant};
 use crate::controller::status::{now, reason};
 use isc_client::models::TaskOutcome;
 use isc_client::{ErrorClass, Filter, IscError, ListParams};
@@ -37,7 +36,6 @@ impl Run<'_> {
     /// again.
     pub(super) async fn locate_tasks(
         &self,
-        tenant: &Tenant,
         scope: &PollScope<'_>,
         status: &mut ProcessingRequestStatus,
     ) -> Option<Duration> {
@@ -56,20 +54,7 @@ impl Run<'_> {
             }
             return None;
         };
-        let launcher = match self.launcher(tenant).await {
-            Ok(Some(launcher)) => launcher,
-            Ok(None) => {
-                for i in locating {
-                    let why = "the client id of the Tenant's credential could not be read, so this operator's tasks cannot be told apart";
-                    give_up(&mut status.submissions[i], why);
-                }
-                return None;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the credential's client id");
-                return Some(LOOKUP_SPACING);
-            }
-        };
+        let launcher = scope.handle.client.client_id().to_string();
         let known: HashSet<String> = status
             .submissions
             .iter()
@@ -113,31 +98,6 @@ impl Run<'_> {
             }
         }
         next
-    }
-
-    /// The client id of the Tenant's credential: the `launcher` of the tasks this operator
-    /// starts. Not secret, but never shown in status or Events either.
-    async fn launcher(&self, tenant: &Tenant) -> Result<Option<String>, kube::Error> {
-        let secret_ref = &tenant.spec.credentials_secret_ref;
-        let secrets: Api<Secret> = Api::namespaced(self.ctx.client.clone(), &self.namespace);
-        let Some(secret) = secrets.get_opt(&secret_ref.name).await? else {
-            return Ok(None);
-        };
-        let key = &secret_ref.client_id_key;
-        let from_data = secret
-            .data
-            .as_ref()
-            .and_then(|d| d.get(key))
-            .and_then(|v| String::from_utf8(v.0.clone()).ok());
-        let from_string_data = secret
-            .string_data
-            .as_ref()
-            .and_then(|d| d.get(key))
-            .cloned();
-        Ok(from_data
-            .or(from_string_data)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty()))
     }
 }
 

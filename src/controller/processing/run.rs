@@ -216,7 +216,7 @@ impl Run<'_> {
         rules::skip_after_failure(&mut status.submissions);
         let mut wait = self.submit_pending(handle, &mut status).await?;
         let scope = PollScope::new(tenant, handle);
-        if let Some(d) = self.locate_tasks(tenant, &scope, &mut status).await {
+        if let Some(d) = self.locate_tasks(&scope, &mut status).await {
             wait = Some(wait.map_or(d, |w| w.min(d)));
         }
         if let Some(d) = self.follow_tasks(&scope, &mut status).await {

@@ -82,6 +82,12 @@ impl std::fmt::Debug for TenantClient {
 }
 
 impl TenantClient {
+    /// The OAuth client id this client authenticates as: the tenant records it as the
+    /// `launcher` of the tasks this client starts. Not secret.
+    pub fn client_id(&self) -> &str {
+        &self.inner.config.client_id
+    }
+
     /// Builds a client. Fails on an unusable configuration, and on an `http://` base URL unless
     /// [`TenantClientConfig::allow_insecure_http`] is set and the host is loopback. Clients of
     /// the same (base URL, client id) share one rate limiter.

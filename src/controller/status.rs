@@ -243,7 +243,8 @@ pub enum WriteGuard {
 }
 
 /// Writes the difference between `old` and `new` as the object's status; nothing when they are
-/// equal. Returns the updated object when a write happened. The one way every controller
+/// equal, unless the write is guarded (then the precondition is checked all the same). Returns
+/// the updated object when a write happened. The one way every controller
 /// writes status (the operator never writes `spec`).
 pub async fn patch_status<K, S>(
     api: &Api<K>,
@@ -261,8 +262,13 @@ where
         None => Value::Object(Map::new()),
     };
     let new = serde_json::to_value(new).map_err(kube::Error::SerdeError)?;
-    let Some(diff) = merge_patch_diff(&old, &new) else {
-        return Ok(None);
+    let diff = match (merge_patch_diff(&old, &new), &guard) {
+        (Some(diff), _) => diff,
+        // A guarded write that changes nothing is still sent (as an empty patch): the
+        // precondition is the point. Two reconciles within one second can compute the same
+        // marker (`Time` has second resolution), and the later, stale one must get its 409.
+        (None, WriteGuard::ResourceVersion(_)) => Value::Object(Map::new()),
+        (None, WriteGuard::None) => return Ok(None),
     };
     let mut patch = serde_json::json!({ "status": diff });
     if let WriteGuard::ResourceVersion(version) = guard {

@@ -253,3 +253,39 @@ async fn an_on_change_marker_found_at_start_is_never_sent_again() {
     assert!(status.pending_processing.is_none());
     assert_eq!(status.processed_generation, Some(2));
 }
+
+#[tokio::test]
+async fn a_stale_reconcile_right_after_a_retry_sends_nothing() {
+    let mut env = TestEnv::new().await;
+    admin(&env)
+        .add_fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "status": 400, "count": 100}))
+        .await;
+    env.put_profile(&profile_manifest("refused", "Refused", ""));
+    reconcile(&mut env, "refused").await.expect_err("refused");
+    resync_passed(&mut env, "refused");
+    // The object as a reconcile's own pending-create marker write left it; two reconciles
+    // start from it (the watch cache has not caught up with the first one's later writes)
+    // within the marker's second, so the second computes the very same marker: only the
+    // first may send the create again.
+    let mut marked = env.profile("refused");
+    marked.status.as_mut().expect("status").pending_create =
+        Some(isc_operator::api::identity_profile::PendingCreate {
+            name: "Refused".into(),
+            since: isc_operator::controller::status::now(),
+        });
+    let stale = env.put_profile(&marked);
+    for _ in 0..2 {
+        let _ = isc_operator::controller::profile::reconcile(
+            std::sync::Arc::new(stale.clone()),
+            std::sync::Arc::clone(&env.ctx),
+        )
+        .await;
+    }
+    let posts: Vec<String> = env
+        .tenant_writes()
+        .await
+        .into_iter()
+        .filter(|c| c == POST_PROFILES)
+        .collect();
+    assert_eq!(posts.len(), 2, "the first refusal and one retry: {posts:?}");
+}

@@ -9,7 +9,7 @@
 //! cleanup finishes before the next claimant takes over.
 
 use kube::ResourceExt;
-use kube::runtime::reflector::Store;
+use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::api::tenant::tenant_identity;
 use crate::api::{IdentityProfile, Tenant};
@@ -25,13 +25,12 @@ pub(super) fn same_name(a: &str, b: &str) -> bool {
     name_key(a) == name_key(b)
 }
 
-/// The tenant identity of the `Tenant` `obj` refers to, from the watch cache.
+/// The tenant identity of the `Tenant` `obj` refers to, from the watch cache (a keyed lookup:
+/// this runs for every claimant of every reconcile).
 fn tenant_of(tenants: &Store<Tenant>, obj: &IdentityProfile) -> Option<String> {
-    let namespace = obj.namespace();
+    let key = ObjectRef::new(&obj.spec.tenant_ref.name).within(&obj.namespace()?);
     tenants
-        .state()
-        .into_iter()
-        .find(|t| t.namespace() == namespace && t.name_any() == obj.spec.tenant_ref.name)
+        .get(&key)
         .and_then(|t| tenant_identity(&t.spec.base_url))
 }
 
@@ -53,11 +52,12 @@ pub(super) fn find_conflict(obj: &IdentityProfile, ctx: &Context) -> Option<Stri
     let mine = tenant_of(tenants, obj)?;
     let my_id = obj.status.as_ref().and_then(|s| s.id.clone());
     let my_seniority = seniority(obj);
+    let my_key = ObjectRef::from_obj(obj);
     let owner = ctx
         .profiles_store()
         .state()
         .into_iter()
-        .filter(|other| qualified_name(other) != qualified_name(obj))
+        .filter(|other| ObjectRef::from_obj(other.as_ref()) != my_key)
         .filter(|other| {
             let other_id = other.status.as_ref().and_then(|s| s.id.clone());
             same_name(&other.spec.name, &obj.spec.name) || (my_id.is_some() && other_id == my_id)

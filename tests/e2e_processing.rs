@@ -10,7 +10,6 @@ use std::time::Duration;
 use isc_operator::api::ProcessingRequest;
 use isc_operator::api::processing_request::{Phase, SubmissionState};
 use isc_sim::JournalEntry;
-use kube::Api;
 use serde_json::json;
 use support::e2e::*;
 
@@ -37,10 +36,6 @@ async fn env(name: &str) -> Env {
     env
 }
 
-fn requests(env: &Env) -> Api<ProcessingRequest> {
-    Api::namespaced(env.kube.clone(), &env.ns)
-}
-
 /// A ProcessingRequest manifest; `spec` lines are indented by two spaces.
 fn request_yaml(name: &str, spec: &str) -> String {
     format!(
@@ -57,7 +52,7 @@ fn ids_yaml(ids: &[String]) -> String {
 }
 
 async fn wait_phase(env: &Env, name: &str, phase: Phase) -> ProcessingRequest {
-    let api = requests(env);
+    let api = env.requests();
     env.wait_for(&format!("{name} phase {phase:?}"), LONG, || {
         let api = api.clone();
         async move {
@@ -502,7 +497,7 @@ async fn kill_during_submission(env: &mut Env, name: &str, extra_spec: &str) -> 
         (calls(env, "startIdentityProcessing").await.len() > before).then_some(())
     })
     .await;
-    let api = requests(env);
+    let api = env.requests();
     let r = api.get(name).await.unwrap();
     assert_eq!(
         r.status.unwrap().submissions[0].state,
@@ -510,19 +505,7 @@ async fn kill_during_submission(env: &mut Env, name: &str, extra_spec: &str) -> 
     );
     env.kill_operator();
     env.start_operator();
-    wait_phase_any(env, name).await
-}
-
-async fn wait_phase_any(env: &Env, name: &str) -> ProcessingRequest {
-    let api = requests(env);
-    env.wait_for(&format!("{name} finished"), LONG, || {
-        let api = api.clone();
-        async move {
-            let r = api.get_opt(name).await.ok()??;
-            r.status.as_ref()?.phase?.is_finished().then_some(r)
-        }
-    })
-    .await
+    env.wait_request_finished(name).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -610,7 +593,7 @@ async fn malformed_requests_are_rejected_naming_the_field() {
             "{name}: expected {field:?} in: {stderr}"
         );
     }
-    let list = requests(&env).list(&Default::default()).await.unwrap();
+    let list = env.requests().list(&Default::default()).await.unwrap();
     assert!(list.items.is_empty(), "nothing was created");
     assert!(env.tenant_writes().await.is_empty());
 }
@@ -644,7 +627,7 @@ async fn a_submitted_spec_cannot_change_and_finished_requests_expire_after_their
     assert_success(&out, "label a finished request");
 
     wait_phase(&env, "expire", Phase::Succeeded).await;
-    let api = requests(&env);
+    let api = env.requests();
     env.wait_for(
         "expire deleted after its TTL",
         Duration::from_secs(30),

@@ -8,7 +8,6 @@ use isc_operator::api::ProcessingRequest;
 use isc_operator::api::processing_request::{Phase, SubmissionState};
 use isc_sim::JournalEntry;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::Api;
 use serde_json::json;
 
 use crate::support::e2e::*;
@@ -30,10 +29,6 @@ fn request_yaml(name: &str, ids: &[String]) -> String {
     out
 }
 
-fn requests(env: &Env) -> Api<ProcessingRequest> {
-    Api::namespaced(env.kube.clone(), &env.ns)
-}
-
 async fn calls(env: &Env, operation: &str) -> Vec<JournalEntry> {
     env.admin
         .api_calls()
@@ -50,18 +45,6 @@ fn condition(r: &ProcessingRequest, type_: &str) -> Option<Condition> {
         .iter()
         .find(|c| c.type_ == type_)
         .cloned()
-}
-
-async fn wait_finished(env: &Env, name: &str) -> ProcessingRequest {
-    let api = requests(env);
-    env.wait_for(&format!("{name} finished"), LONG, || {
-        let api = api.clone();
-        async move {
-            let r = api.get_opt(name).await.ok()??;
-            r.status.as_ref()?.phase?.is_finished().then_some(r)
-        }
-    })
-    .await
 }
 
 async fn env(name: &str, config: isc_sim::SimConfig) -> Env {
@@ -97,7 +80,7 @@ async fn kill_9_right_after_a_submission_ends_with_the_tasks_real_outcome() {
     .await;
     env.kill_operator();
     env.start_operator();
-    let done = wait_finished(&env, "killed").await;
+    let done = env.wait_request_finished("killed").await;
     let status = done.status.clone().expect("status");
     assert_eq!(status.phase, Some(Phase::Succeeded), "{status:#?}");
     let s = &status.submissions[0];

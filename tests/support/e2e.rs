@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use isc_operator::api::{IdentityProfile, Tenant};
+use isc_operator::api::{IdentityProfile, ProcessingRequest, Tenant};
 use isc_sim::{JournalEntry, RunningSimulator};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::events::v1::Event;
@@ -64,7 +64,7 @@ pub const LOOPBACK_POLICY: [&str; 3] = [
     "--allow-insecure-http",
 ];
 
-/// An operator process watching one namespace; killed on drop.
+/// An operator process (watching one namespace, or all); killed on drop.
 pub struct Operator {
     child: Child,
     log: PathBuf,
@@ -72,11 +72,11 @@ pub struct Operator {
 }
 
 impl Operator {
-    /// Runs `isc-operator run` with `extra` arguments and, unless `extra` sets a tenant policy
-    /// flag itself, [`LOOPBACK_POLICY`].
+    /// Runs `isc-operator run` watching `namespace` (every namespace with `None`), with `extra`
+    /// arguments and, unless `extra` sets a tenant policy flag itself, [`LOOPBACK_POLICY`].
     fn start(
         kubeconfig: &std::path::Path,
-        namespace: &str,
+        namespace: Option<&str>,
         log: PathBuf,
         extra: &[&str],
     ) -> Operator {
@@ -91,8 +91,11 @@ impl Operator {
             a.starts_with("--allowed-tenant-hosts") || a.starts_with("--allow-insecure-http")
         });
         let policy: &[&str] = if sets_policy { &[] } else { &LOOPBACK_POLICY };
-        cmd.args(["run", "--namespace", namespace, "--health-listen", &health])
-            .args(policy)
+        cmd.args(["run", "--health-listen", &health]);
+        if let Some(namespace) = namespace {
+            cmd.args(["--namespace", namespace]);
+        }
+        cmd.args(policy)
             .args(extra)
             .env("KUBECONFIG", kubeconfig)
             .env("ISC_LOG", "info,isc_operator=debug")
@@ -221,7 +224,7 @@ impl Env {
             .operator_kubeconfig
             .clone()
             .unwrap_or_else(|| self.cp.kubeconfig_path().to_path_buf());
-        self.operator = Some(Operator::start(&kubeconfig, &self.ns, log, &[]));
+        self.operator = Some(Operator::start(&kubeconfig, Some(&self.ns), log, &[]));
     }
 
     /// Starts one more operator process with extra arguments; the caller owns it.
@@ -232,7 +235,7 @@ impl Env {
             .operator_kubeconfig
             .clone()
             .unwrap_or_else(|| self.cp.kubeconfig_path().to_path_buf());
-        Operator::start(&kubeconfig, &self.ns, log, extra)
+        Operator::start(&kubeconfig, Some(&self.ns), log, extra)
     }
 
     /// Kills the operator with SIGKILL.
@@ -435,7 +438,7 @@ impl Env {
     pub fn spawn_operator_as(&self, kubeconfig: &std::path::Path, extra: &[&str]) -> Operator {
         let n = std::fs::read_dir(&self.dir).map(|d| d.count()).unwrap_or(0);
         let log = self.dir.join(format!("operator-{n}.log"));
-        Operator::start(kubeconfig, &self.ns, log, extra)
+        Operator::start(kubeconfig, Some(&self.ns), log, extra)
     }
 }
 
@@ -477,32 +480,7 @@ impl Env {
         let admin = SimAdmin::new(&sim);
         let dir = cp.dir().join(&ns);
         std::fs::create_dir_all(&dir).unwrap();
-        let file = std::fs::File::create(dir.join("operator-0.log")).expect("log file");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let health = format!("127.0.0.1:{port}");
-        let mut cmd = Command::new(BIN);
-        cmd.args(["run", "--health-listen", &health])
-            .args(LOOPBACK_POLICY)
-            .env("KUBECONFIG", cp.kubeconfig_path())
-            .env("ISC_LOG", "info,isc_operator=debug")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log handle"))
-            .stderr(file);
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let child = cmd.spawn().expect("start the operator binary");
-        let operator = Operator {
-            child,
-            log: dir.join("operator-0.log"),
-            health,
-        };
+        let operator = Operator::start(cp.kubeconfig_path(), None, dir.join("operator-0.log"), &[]);
         Env {
             cp,
             ns,
@@ -539,4 +517,28 @@ pub async fn create_namespace(kube: &Client, name: &str) {
         )
         .await
         .expect("create namespace");
+}
+
+impl Env {
+    /// The ProcessingRequests of this test's namespace.
+    pub fn requests(&self) -> Api<ProcessingRequest> {
+        Api::namespaced(self.kube.clone(), &self.ns)
+    }
+
+    /// Waits (up to two minutes) until request `name` has finished, either way.
+    pub async fn wait_request_finished(&self, name: &str) -> ProcessingRequest {
+        let api = self.requests();
+        self.wait_for(
+            &format!("{name} finished"),
+            Duration::from_secs(120),
+            || {
+                let api = api.clone();
+                async move {
+                    let r = api.get_opt(name).await.ok()??;
+                    r.status.as_ref()?.phase?.is_finished().then_some(r)
+                }
+            },
+        )
+        .await
+    }
 }

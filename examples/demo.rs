@@ -86,11 +86,15 @@ async fn start_operator(
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let operator = tokio::spawn(isc_operator::controller::run(
         client.clone(),
-        Some("default".into()),
-        Some("demo".into()),
+        isc_operator::controller::Settings {
+            instance: Some("demo".into()),
+            // The simulator listens on loopback over plain http: allowed for this demo only.
+            ..isc_operator::controller::Settings::new(
+                Some("default".into()),
+                TenantPolicy::new(vec!["127.0.0.1".into()], true),
+            )
+        },
         std::sync::Arc::new(isc_operator::controller::metrics::Metrics::default()),
-        // The simulator listens on loopback over plain http: allowed for this demo only.
-        TenantPolicy::new(vec!["127.0.0.1".into()], true),
         std::sync::Arc::new(isc_operator::runtime::health::HealthState::new(
             isc_operator::runtime::health::Role::Only,
         )),

@@ -78,6 +78,15 @@ pub struct RunArgs {
     /// tests; such Tenants carry a Warning condition. Never allows http to another host.
     #[arg(long, env = "ISC_ALLOW_INSECURE_HTTP")]
     pub allow_insecure_http: bool,
+    /// The most identities one ProcessingRequest may raise its own limit to
+    /// (`spec.maxIdentities`); requests that do not raise it keep the default of 5000.
+    #[arg(
+        long,
+        env = "ISC_MAX_IDENTITIES_CEILING",
+        default_value_t = crate::controller::processing::rules::DEFAULT_MAX_IDENTITIES_CEILING,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=250_000),
+    )]
+    pub max_identities_ceiling: usize,
 }
 
 impl RunArgs {
@@ -94,6 +103,7 @@ impl RunArgs {
                 }),
             health_listen: self.health_listen,
             tenant_policy: TenantPolicy::new(self.allowed_tenant_hosts, self.allow_insecure_http),
+            max_identities_ceiling: self.max_identities_ceiling,
         }
     }
 }

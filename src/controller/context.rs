@@ -79,6 +79,13 @@ impl Context {
         self
     }
 
+    /// Lets a `ProcessingRequest` raise its identity limit up to `ceiling` (see
+    /// [`crate::controller::Settings::max_identities_ceiling`]).
+    pub fn with_max_identities_ceiling(mut self, ceiling: usize) -> Self {
+        self.processing.max_identities_ceiling = ceiling;
+        self
+    }
+
     /// Every `Tenant` the controller watches (empty until set with [`Context::with_tenant_store`]).
     pub fn tenants_store(&self) -> &Store<Tenant> {
         &self.tenant_objects

@@ -88,19 +88,49 @@ pub fn error_policy<K: Resource<DynamicType = ()>>(
     }
 }
 
+/// What the controllers of one process are told by their operator (flags, environment).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Watch only this namespace (`None`: all namespaces).
+    pub namespace: Option<String>,
+    /// This replica's name in Events.
+    pub instance: Option<String>,
+    /// Where Tenants may send credentials (`--allowed-tenant-hosts`, `--allow-insecure-http`).
+    pub tenant_policy: tenant_policy::TenantPolicy,
+    /// The most identities any one `ProcessingRequest` may raise its own limit to
+    /// (`--max-identities-ceiling`): an admin's bound on deliberate large runs.
+    pub max_identities_ceiling: usize,
+}
+
+impl Settings {
+    /// Settings for one namespace (or all) under `tenant_policy`, with the default ceilings.
+    pub fn new(namespace: Option<String>, tenant_policy: tenant_policy::TenantPolicy) -> Self {
+        Settings {
+            namespace,
+            instance: None,
+            tenant_policy,
+            max_identities_ceiling: processing::rules::DEFAULT_MAX_IDENTITIES_CEILING,
+        }
+    }
+}
+
 /// Runs the Tenant, IdentityProfile and ProcessingRequest controllers until `shutdown` resolves
 /// (a graceful stop: in-flight reconciles finish; dropping the future cancels them instead);
-/// every Tenant is checked against `policy` (where credentials may be sent). Reports to
-/// `health` once every watch cache has synced, and each loop's progress.
+/// every Tenant is checked against the settings' policy (where credentials may be sent).
+/// Reports to `health` once every watch cache has synced, and each loop's progress.
 pub async fn run(
     client: Client,
-    namespace: Option<String>,
-    instance: Option<String>,
+    settings: Settings,
     metrics: Arc<metrics::Metrics>,
-    policy: tenant_policy::TenantPolicy,
     health: Arc<HealthState>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
+    let Settings {
+        namespace,
+        instance,
+        tenant_policy: policy,
+        max_identities_ceiling,
+    } = settings;
     let tenants: Api<Tenant> = watched(&client, &namespace);
     let profile_controller = Controller::new(
         watched::<IdentityProfile>(&client, &namespace),
@@ -133,7 +163,8 @@ pub async fn run(
             metrics,
         )
         .with_tenant_store(tenant_controller.store())
-        .with_tenant_policy(policy),
+        .with_tenant_policy(policy)
+        .with_max_identities_ceiling(max_identities_ceiling),
     );
     let shutdown = Box::pin(shutdown).shared();
     let profile_results = with_tenant_trigger(profile_controller, tenants)

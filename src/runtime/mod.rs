@@ -61,6 +61,8 @@ pub struct OperatorConfig {
     pub health_listen: SocketAddr,
     /// Where Tenants may send credentials (`--allowed-tenant-hosts`, `--allow-insecure-http`).
     pub tenant_policy: controller::tenant_policy::TenantPolicy,
+    /// The most identities a `ProcessingRequest` may raise its limit to (`--max-identities-ceiling`).
+    pub max_identities_ceiling: usize,
 }
 
 /// Runs the operator until SIGTERM/Ctrl-C (or, when elected, until the Lease is lost, which is
@@ -84,25 +86,20 @@ pub async fn run_operator(config: OperatorConfig) -> Result<(), RuntimeError> {
     health::spawn(listener, Arc::clone(&metrics), Arc::clone(&health));
     let instance = instance_name(|name| std::env::var(name).ok());
     tracing::info!(namespace = ?config.namespace, "isc-operator starting");
+    let settings = controller::Settings {
+        namespace: config.namespace,
+        instance: instance.clone(),
+        tenant_policy: config.tenant_policy,
+        max_identities_ceiling: config.max_identities_ceiling,
+    };
     let Some(election) = config.leader_election else {
-        controller::run(
-            client,
-            config.namespace,
-            instance,
-            metrics,
-            config.tenant_policy,
-            health,
-            shutdown_signal(),
-        )
-        .await;
+        controller::run(client, settings, metrics, health, shutdown_signal()).await;
         return Ok(());
     };
     // Only the holder of the Lease reconciles; the others wait to take over.
     let identity = instance
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let namespace = config.namespace;
-    let policy = config.tenant_policy;
     let term_health = Arc::clone(&health);
     leader::run_elected(
         client.clone(),
@@ -110,17 +107,7 @@ pub async fn run_operator(config: OperatorConfig) -> Result<(), RuntimeError> {
         &identity,
         &health,
         shutdown_signal,
-        move |stop| {
-            controller::run(
-                client,
-                namespace,
-                instance,
-                metrics,
-                policy,
-                term_health,
-                stop,
-            )
-        },
+        move |stop| controller::run(client, settings, metrics, term_health, stop),
     )
     .await
 }

@@ -16,6 +16,8 @@ pub const CHUNK_SIZE: usize = 250;
 /// Most identities one request may resolve to: the resolved ids are kept in status, which
 /// must stay well under the object size limit.
 pub const MAX_IDENTITIES: usize = 5000;
+/// Default operator-wide ceiling on a request's own identity limit (`--max-identities-ceiling`).
+pub const DEFAULT_MAX_IDENTITIES_CEILING: usize = 100_000;
 /// Most identities one `SynchronizeAttributes` request may name: each is a separate call.
 pub const MAX_SYNC_IDENTITIES: usize = 250;
 /// Ids per verification lookup (`id in (...)`), so the query string stays a few KB.

@@ -11,8 +11,10 @@ use super::gate::SyncGate;
 const POLL_MEMORY: Duration = Duration::from_secs(600);
 
 /// Process-wide state of the processing controller.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ProcessingState {
+    /// The most identities a request may raise its own limit to (operator-wide).
+    pub max_identities_ceiling: usize,
     /// Spaces attribute syncs of one identity across all requests.
     pub sync_gate: SyncGate,
     /// When each followed task was last asked about, so event-triggered reconciles do not
@@ -20,6 +22,17 @@ pub struct ProcessingState {
     polls: Mutex<HashMap<String, Instant>>,
     /// The share of each tenant's rate budget that task polling may use.
     pub(super) poll_budget: PollBudget,
+}
+
+impl Default for ProcessingState {
+    fn default() -> Self {
+        ProcessingState {
+            max_identities_ceiling: super::rules::DEFAULT_MAX_IDENTITIES_CEILING,
+            sync_gate: SyncGate::default(),
+            polls: Mutex::default(),
+            poll_budget: PollBudget::default(),
+        }
+    }
 }
 
 impl ProcessingState {

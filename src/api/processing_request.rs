@@ -35,6 +35,8 @@ use crate::api::TenantRef;
 #[x_kube(validation = Rule::new("(self.action == 'LegacyRefresh') == has(self.refreshArgs)").message("spec.refreshArgs is required for action LegacyRefresh and not allowed for other actions").field_path(".refreshArgs"))]
 #[x_kube(validation = Rule::new("self.action == 'LegacyRefresh' || !has(self.fullRefresh)").message("spec.fullRefresh is only allowed for action LegacyRefresh").field_path(".fullRefresh"))]
 #[x_kube(validation = Rule::new("self.action != 'LegacyRefresh' || (has(self.fullRefresh) && self.fullRefresh) != has(self.identities)").message("a LegacyRefresh needs exactly one of spec.identities (the identities to refresh) or spec.fullRefresh: true (refresh EVERY identity of the tenant)").field_path(".identities"))]
+#[x_kube(validation = Rule::new("!has(self.maxIdentities) || has(self.identities)").message("spec.maxIdentities only applies to spec.identities").field_path(".maxIdentities"))]
+#[x_kube(validation = Rule::new("self.action != 'SynchronizeAttributes' || !has(self.maxIdentities) || self.maxIdentities <= 250").message("SynchronizeAttributes makes one call per identity and handles at most 250 identities per request; spec.maxIdentities cannot raise that").field_path(".maxIdentities"))]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessingRequestSpec {
     /// The `Tenant` (same namespace) to process identities on.
@@ -50,6 +52,15 @@ pub struct ProcessingRequestSpec {
     /// `SynchronizeAttributes`, and for `LegacyRefresh` unless `fullRefresh` is true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identities: Option<IdentitySelector>,
+    /// The most identities this request may resolve to before it fails with
+    /// `TooManyIdentities` (nothing is sent then). Default 5000. A deliberate large run raises
+    /// it (say to 50000); it may not exceed the operator's ceiling (flag
+    /// `--max-identities-ceiling`, default 100000): a larger value fails the request with reason
+    /// `MaxIdentitiesAboveCeiling` before anything is read or sent. `SynchronizeAttributes`
+    /// keeps its own limit of 250. Only with `identities`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_identities: Option<i64>,
     /// The identity profile whose identities `ProcessProfile` processes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<ProfileTarget>,
@@ -321,10 +332,11 @@ impl SubmissionState {
 pub struct Submission {
     /// Where the call is.
     pub state: SubmissionState,
-    /// Identities of this call (a chunk of ≤250 for process and legacy refresh, one for
-    /// attribute sync; empty for a profile or a full refresh).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub identity_ids: Vec<String>,
+    /// How many identities this call names (≤250 for process and legacy refresh, one for
+    /// attribute sync; absent for a profile or a full refresh). The ids themselves are in the
+    /// ConfigMaps named by `status.resolvedIds`, so status stays small however many there are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_count: Option<u32>,
     /// The tenant profile id (`ProcessProfile`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_id: Option<String>,
@@ -355,10 +367,10 @@ pub struct Submission {
 
 impl Submission {
     /// A call not made yet.
-    pub fn pending(identity_ids: Vec<String>, profile_id: Option<String>) -> Self {
+    pub fn pending(identity_count: Option<u32>, profile_id: Option<String>) -> Self {
         Submission {
             state: SubmissionState::Pending,
-            identity_ids,
+            identity_count,
             profile_id,
             task_id: None,
             job_id: None,
@@ -371,6 +383,19 @@ impl Submission {
     }
 }
 
+/// The ConfigMaps holding the identity ids a request resolved to, written before the first
+/// call and read back call by call: `<configMapPrefix>-<n>` holds calls
+/// `n * callsPerConfigMap ..`, one data key per call (`00017`: the call's ids, one a line).
+/// Owned by the request, so they are deleted with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedIdsRef {
+    /// Name prefix of the ConfigMaps (unique per resolution).
+    pub config_map_prefix: String,
+    /// Calls (data keys) per ConfigMap.
+    pub calls_per_config_map: u32,
+}
+
 /// Observed state of a `ProcessingRequest`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -381,7 +406,11 @@ pub struct ProcessingRequestStatus {
     /// Identities the request resolved to (for a profile: the tenant's identity count).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_count: Option<i64>,
-    /// Every tenant call, in order, with its task or job and state.
+    /// Where the resolved identity ids are kept (ConfigMaps owned by the request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_ids: Option<ResolvedIdsRef>,
+    /// Every tenant call, in order, with its task or job and state (counts and ids of tasks,
+    /// never the identity ids).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub submissions: Vec<Submission>,
     /// When the operator started working on the request.

@@ -4,6 +4,8 @@
 //! The list is decoded leniently: a tenant profile that does not match the schema is kept
 //! aside as a [`MalformedProfile`], so it stops only the object that maps to it.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use isc_client::models::IdentityProfile;
@@ -37,13 +39,114 @@ impl MalformedProfile {
     }
 }
 
-/// The tenant's profiles: the ones that decoded, and the ones that did not.
+/// The tenant's profiles at one moment, indexed by id and by name as the tenant compares names
+/// (case-insensitively). Shared read-only (`Arc`) by every reconcile of the tenant: a lookup
+/// never copies the list.
 #[derive(Debug, Clone, Default)]
 pub struct TenantProfiles {
-    /// Profiles that match the schema.
-    pub items: Vec<IdentityProfile>,
-    /// Profiles that do not.
-    pub malformed: Vec<MalformedProfile>,
+    by_id: HashMap<String, Arc<IdentityProfile>>,
+    /// Ids under each lowercased name; more than one means the tenant holds duplicates.
+    by_name: HashMap<String, Vec<String>>,
+    /// Profiles that do not match the schema (or carry no id).
+    malformed: Vec<MalformedProfile>,
+}
+
+/// The name as the tenant compares it (names are unique regardless of case).
+pub fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+impl TenantProfiles {
+    /// An index over `items` and the profiles that could not be decoded.
+    pub fn new(items: Vec<IdentityProfile>, mut malformed: Vec<MalformedProfile>) -> Self {
+        let mut profiles = TenantProfiles::default();
+        for item in items {
+            if item.id.is_none() {
+                malformed.push(MalformedProfile {
+                    id: None,
+                    name: Some(item.name.clone()),
+                    error: "the tenant listed it without an id".to_string(),
+                });
+                continue;
+            }
+            profiles.upsert(item);
+        }
+        profiles.malformed = malformed;
+        profiles
+    }
+
+    /// The profile with this id.
+    pub fn by_id(&self, id: &str) -> Option<&Arc<IdentityProfile>> {
+        self.by_id.get(id)
+    }
+
+    /// Every profile with this name, as the tenant compares names (normally zero or one).
+    pub fn named(&self, name: &str) -> Vec<&Arc<IdentityProfile>> {
+        self.by_name
+            .get(&name_key(name))
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.by_id.get(id))
+            .collect()
+    }
+
+    /// The undecodable profile with this id or name, if there is one.
+    pub fn malformed_matching(&self, id: Option<&str>, name: &str) -> Option<&MalformedProfile> {
+        let key = name_key(name);
+        self.malformed.iter().find(|m| {
+            (id.is_some() && m.id.as_deref() == id)
+                || m.name.as_deref().is_some_and(|n| name_key(n) == key)
+        })
+    }
+
+    /// Profiles that decoded.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// No profile decoded (there may be malformed ones).
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Every decoded profile, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<IdentityProfile>> {
+        self.by_id.values()
+    }
+
+    /// Every profile that could not be decoded.
+    pub fn malformed(&self) -> &[MalformedProfile] {
+        &self.malformed
+    }
+
+    /// Adds or replaces a profile (by id), re-indexing its name.
+    pub fn upsert(&mut self, profile: IdentityProfile) {
+        let Some(id) = profile.id.clone() else {
+            return;
+        };
+        self.remove(&id);
+        self.malformed
+            .retain(|m| m.id.as_deref() != Some(id.as_str()));
+        self.by_name
+            .entry(name_key(&profile.name))
+            .or_default()
+            .push(id.clone());
+        self.by_id.insert(id, Arc::new(profile));
+    }
+
+    /// Forgets the profile with this id.
+    pub fn remove(&mut self, id: &str) {
+        if let Some(old) = self.by_id.remove(id) {
+            let key = name_key(&old.name);
+            if let Some(ids) = self.by_name.get_mut(&key) {
+                ids.retain(|i| i != id);
+                if ids.is_empty() {
+                    self.by_name.remove(&key);
+                }
+            }
+        }
+        self.malformed.retain(|m| m.id.as_deref() != Some(id));
+    }
 }
 
 /// Lists the tenant's profiles (with `params`), decoding each on its own.
@@ -52,24 +155,22 @@ pub async fn list_profiles(
     params: &ListParams,
 ) -> Result<TenantProfiles, ReconcileError> {
     let list = client.list_all_identity_profiles_lenient(params).await?;
-    Ok(TenantProfiles {
-        items: list.items,
-        malformed: list
-            .malformed
-            .into_iter()
-            .map(|m| MalformedProfile {
-                id: m.id,
-                name: m.name,
-                error: m.error,
-            })
-            .collect(),
-    })
+    let malformed = list
+        .malformed
+        .into_iter()
+        .map(|m| MalformedProfile {
+            id: m.id,
+            name: m.name,
+            error: m.error,
+        })
+        .collect();
+    Ok(TenantProfiles::new(list.items, malformed))
 }
 
 /// The tenant's profiles from one paged list, reused until it is older than half a resync.
 pub struct ProfileListCache {
     max_age: Duration,
-    state: tokio::sync::Mutex<Option<(Instant, TenantProfiles)>>,
+    state: tokio::sync::Mutex<Option<(Instant, Arc<TenantProfiles>)>>,
 }
 
 impl ProfileListCache {
@@ -82,34 +183,98 @@ impl ProfileListCache {
     }
 
     /// Every profile of the tenant; one list call per `max_age`, shared by concurrent callers.
-    pub async fn get(&self, client: &TenantClient) -> Result<TenantProfiles, ReconcileError> {
+    pub async fn get(&self, client: &TenantClient) -> Result<Arc<TenantProfiles>, ReconcileError> {
         let mut state = self.state.lock().await;
         if let Some((at, profiles)) = state.as_ref()
             && at.elapsed() < self.max_age
         {
-            return Ok(profiles.clone());
+            return Ok(Arc::clone(profiles));
         }
-        let profiles = list_profiles(client, &ListParams::default()).await?;
-        *state = Some((Instant::now(), profiles.clone()));
+        let profiles = Arc::new(list_profiles(client, &ListParams::default()).await?);
+        *state = Some((Instant::now(), Arc::clone(&profiles)));
+        Ok(profiles)
+    }
+
+    /// A list taken now (never older than this call); callers that wait while another caller
+    /// lists share its result.
+    pub async fn refresh(
+        &self,
+        client: &TenantClient,
+    ) -> Result<Arc<TenantProfiles>, ReconcileError> {
+        let asked = Instant::now();
+        let mut state = self.state.lock().await;
+        if let Some((at, profiles)) = state.as_ref()
+            && *at >= asked
+        {
+            return Ok(Arc::clone(profiles));
+        }
+        let started = Instant::now();
+        let profiles = Arc::new(list_profiles(client, &ListParams::default()).await?);
+        *state = Some((started, Arc::clone(&profiles)));
         Ok(profiles)
     }
 
     /// Records a profile the operator just created or patched, so others see it.
     pub async fn upsert(&self, profile: &IdentityProfile) {
         if let Some((_, profiles)) = self.state.lock().await.as_mut() {
-            profiles.items.retain(|p| p.id != profile.id);
-            profiles
-                .malformed
-                .retain(|m| m.id.is_none() || m.id != profile.id);
-            profiles.items.push(profile.clone());
+            Arc::make_mut(profiles).upsert(profile.clone());
         }
     }
 
     /// Forgets a profile that was deleted.
     pub async fn remove(&self, id: &str) {
         if let Some((_, profiles)) = self.state.lock().await.as_mut() {
-            profiles.items.retain(|p| p.id.as_deref() != Some(id));
-            profiles.malformed.retain(|m| m.id.as_deref() != Some(id));
+            Arc::make_mut(profiles).remove(id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(id: &str, name: &str) -> IdentityProfile {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "name": name,
+            "authoritativeSource": {"type": "SOURCE", "id": "s1", "name": "HR"}
+        }))
+        .expect("profile")
+    }
+
+    #[test]
+    fn names_are_found_case_insensitively_and_duplicates_are_visible() {
+        let profiles = TenantProfiles::new(
+            vec![
+                profile("1", "Employees"),
+                profile("2", "EMPLOYEES"),
+                profile("3", "x"),
+            ],
+            vec![],
+        );
+        assert_eq!(profiles.named("employees").len(), 2, "the tenant holds two");
+        assert_eq!(profiles.named("X").len(), 1);
+        assert!(profiles.named("nobody").is_empty());
+        assert_eq!(profiles.by_id("3").map(|p| p.name.as_str()), Some("x"));
+        assert_eq!(profiles.len(), 3);
+    }
+
+    #[test]
+    fn upsert_moves_a_renamed_profile_and_remove_forgets_it() {
+        let mut profiles = TenantProfiles::new(vec![profile("1", "old")], vec![]);
+        profiles.upsert(profile("1", "New"));
+        assert!(profiles.named("old").is_empty());
+        assert_eq!(profiles.named("new").len(), 1);
+        profiles.remove("1");
+        assert!(profiles.named("new").is_empty());
+        assert!(profiles.is_empty());
+    }
+
+    #[test]
+    fn a_profile_without_id_is_malformed_and_found_by_name() {
+        let mut no_id = profile("1", "Contractors");
+        no_id.id = None;
+        let profiles = TenantProfiles::new(vec![no_id], vec![]);
+        assert!(profiles.is_empty());
+        assert!(profiles.malformed_matching(None, "contractors").is_some());
     }
 }

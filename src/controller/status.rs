@@ -130,6 +130,8 @@ pub mod reason {
     pub const IDENTITIES_NOT_FOUND: &str = "IdentitiesNotFound";
     /// The selection is larger than one request may handle.
     pub const TOO_MANY_IDENTITIES: &str = "TooManyIdentities";
+    /// A request's `spec.maxIdentities` is above the operator's `--max-identities-ceiling`.
+    pub const MAX_IDENTITIES_ABOVE_CEILING: &str = "MaxIdentitiesAboveCeiling";
     /// The target does not fit the request (e.g. a profile of another tenant).
     pub const INVALID_TARGET: &str = "InvalidTarget";
     /// An id is not a plain tenant id.

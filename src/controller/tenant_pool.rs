@@ -18,6 +18,7 @@ use secrecy::SecretString;
 use crate::api::Tenant;
 use crate::controller::error::ReconcileError;
 use crate::controller::metrics::Metrics;
+use crate::controller::profile::wave::{CreateWaves, WaveSettings};
 use crate::controller::profile_cache::ProfileListCache;
 use crate::controller::tenant_policy::{TenantPolicy, Transport};
 use isc_client::{RateLimit, TenantClient, TenantClientConfig};
@@ -32,6 +33,8 @@ pub struct TenantHandle {
     pub profiles: ProfileListCache,
     /// How credentials travel (plain http only where the policy allowed it).
     pub transport: Transport,
+    /// New profiles of this tenant, created together.
+    pub waves: CreateWaves,
 }
 
 impl std::fmt::Debug for TenantHandle {
@@ -156,6 +159,7 @@ impl TenantPool {
             resync,
             profiles: ProfileListCache::new(resync),
             transport,
+            waves: CreateWaves::new(WaveSettings::from_spec(&tenant.spec)),
         });
         tracing::info!(tenant = %tenant.name_any(), namespace, "tenant client (re)built");
         entries.insert(

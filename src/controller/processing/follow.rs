@@ -154,7 +154,7 @@ mod tests {
     use super::*;
 
     fn running() -> Submission {
-        let mut s = Submission::pending(vec!["a".into()], None);
+        let mut s = Submission::pending(Some(1), None);
         s.state = SubmissionState::Running;
         s.task_id = Some("t1".into());
         s

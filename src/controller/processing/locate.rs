@@ -85,7 +85,7 @@ impl Run<'_> {
                 launcher: launcher.clone(),
                 submitted_at,
                 known_task_ids: known.clone(),
-                identity_count: (!s.identity_ids.is_empty()).then_some(s.identity_ids.len()),
+                identity_count: s.identity_count.map(|n| n as usize),
             };
             let answer = search(scope, &query).await;
             if let Some(found) = record_lookup(s, answer) {
@@ -216,7 +216,7 @@ mod tests {
     use isc_client::models::TaskStatus;
 
     fn locating() -> Submission {
-        let mut s = Submission::pending(vec!["a".into()], None);
+        let mut s = Submission::pending(Some(1), None);
         s.state = SubmissionState::Locating;
         s.submitted_at = Some(now());
         s

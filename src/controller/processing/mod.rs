@@ -24,6 +24,7 @@
 pub mod budget;
 mod follow;
 pub mod gate;
+mod ids;
 mod locate;
 mod resolve;
 pub mod rules;

@@ -13,7 +13,8 @@ use crate::controller::status::reason;
 use crate::controller::tenant_pool::TenantHandle;
 use isc_client::{Filter, IdentityDefaultFilter, IscError, ListParams};
 
-use super::rules::{self, PlanError, Target};
+use super::ids::IdListWriter;
+use super::rules::{self, CallChunker, PlanError, ResolvedIds, Target};
 use super::run::Run;
 
 /// What resolving the request against the tenant gave.
@@ -80,12 +81,9 @@ impl Run<'_> {
             .identities
             .as_ref()
             .ok_or_else(|| invalid_spec("spec.identities is required for this action"))?;
-        let ids = self.resolve_identities(handle, selector).await?;
-        if ids.is_empty() {
-            return Err(PlanError::NoMatchingIdentities.into());
-        }
-        let count = i64::try_from(ids.len()).ok();
-        Ok(Resolution::Ready(Target::Identities(ids), count))
+        let resolved = self.resolve_identities(handle, selector).await?;
+        let count = i64::try_from(resolved.count()).ok();
+        Ok(Resolution::Ready(Target::Identities(resolved), count))
     }
 
     /// The tenant id of the profile (by id, or through the `IdentityProfile` object), verified
@@ -151,16 +149,22 @@ impl Run<'_> {
         })
     }
 
-    /// The verified ids the selector names, or the ids its filter matches.
+    /// The verified ids the selector names, or the ids its filter matches, stored call by
+    /// call as they arrive (see `ids`).
     async fn resolve_identities(
         &self,
         handle: &TenantHandle,
         selector: &IdentitySelector,
-    ) -> Result<Vec<String>, ResolveError> {
-        let limit = match self.action() {
-            ProcessingAction::SynchronizeAttributes => rules::MAX_SYNC_IDENTITIES,
-            _ => rules::MAX_IDENTITIES,
-        };
+    ) -> Result<ResolvedIds, ResolveError> {
+        let action = self.action();
+        let limit = rules::identity_limit(
+            action,
+            self.obj.spec.max_identities,
+            self.ctx.processing.max_identities_ceiling,
+        )?;
+        let per_call = rules::ids_per_call(action);
+        let mut chunker = CallChunker::new(per_call, limit);
+        let mut writer = IdListWriter::new(self.config_maps(), &self.obj, per_call);
         if let Some(ids) = &selector.ids {
             let ids = rules::dedup(ids.iter().cloned());
             if ids.len() > limit {
@@ -171,57 +175,94 @@ impl Run<'_> {
                 .into());
             }
             verify_ids(handle, &ids).await?;
-            return Ok(ids);
-        }
-        let filter = selector
-            .filter
-            .as_deref()
-            .and_then(rules::api_filter)
-            .ok_or_else(|| invalid_spec("spec.identities needs ids or a filter"))?;
-        let default_filter = if selector.include_uncorrelated == Some(true) {
-            IdentityDefaultFilter::None
+            for call in chunker.push(ids)? {
+                writer.add_call(call).await?;
+            }
         } else {
-            IdentityDefaultFilter::CorrelatedOnly
-        };
-        resolve_filter(handle, filter, default_filter, limit).await
+            let filter = selector
+                .filter
+                .as_deref()
+                .and_then(rules::api_filter)
+                .ok_or_else(|| invalid_spec("spec.identities needs ids or a filter"))?;
+            let default_filter = if selector.include_uncorrelated == Some(true) {
+                IdentityDefaultFilter::None
+            } else {
+                IdentityDefaultFilter::CorrelatedOnly
+            };
+            let query = FilterQuery {
+                filter,
+                default_filter,
+                limit,
+            };
+            stream_filter(handle, &query, &mut chunker, &mut writer).await?;
+        }
+        let (last, calls) = chunker.finish();
+        if let Some(last) = last {
+            writer.add_call(last).await?;
+        }
+        if calls.is_empty() {
+            return Err(PlanError::NoMatchingIdentities.into());
+        }
+        let store = writer.finish().await?;
+        Ok(ResolvedIds { calls, store })
     }
 }
 
-/// Every page of the identities list for `filter`, stopping once more than `limit` match.
-async fn resolve_filter(
-    handle: &TenantHandle,
+/// The identities list query of a filter selector.
+struct FilterQuery {
     filter: Filter,
     default_filter: IdentityDefaultFilter,
+    /// The request's identity limit.
     limit: usize,
-) -> Result<Vec<String>, ResolveError> {
+}
+
+/// Every page of the identities list for the query, one at a time: each page's ids go to the
+/// chunker and every call it completes is stored before the next page is asked for. The
+/// first page asks for the total (`count=true`): a total above the limit fails at once, and
+/// paging stops when the total is reached (or at a short page), so N matches cost ⌈N/250⌉
+/// list calls.
+async fn stream_filter(
+    handle: &TenantHandle,
+    query: &FilterQuery,
+    chunker: &mut CallChunker,
+    writer: &mut IdListWriter,
+) -> Result<(), ResolveError> {
     let page_size = isc_client::api::MAX_PAGE_SIZE;
-    let mut ids = Vec::new();
     let mut offset = 0u32;
+    let mut total: Option<u64> = None;
     loop {
         let page = handle
             .client
             .list_identities(
                 &ListParams {
-                    filter: Some(filter.clone()),
+                    filter: Some(query.filter.clone()),
                     limit: Some(page_size),
                     offset: Some(offset),
+                    count: offset == 0,
                     ..Default::default()
                 },
-                default_filter,
+                query.default_filter,
             )
             .await?;
-        let n = page.items.len();
-        ids.extend(page.items.into_iter().filter_map(|i| i.id));
-        ids = rules::dedup(ids);
-        if ids.len() > limit {
+        if offset == 0 {
+            total = page.total;
+        }
+        if let Some(found) = total.and_then(|t| usize::try_from(t).ok())
+            && found > query.limit
+        {
             return Err(PlanError::TooManyIdentities {
-                found: ids.len(),
-                limit,
+                found,
+                limit: query.limit,
             }
             .into());
         }
-        if n < page_size as usize {
-            return Ok(ids);
+        let n = page.items.len();
+        for call in chunker.push(page.items.into_iter().filter_map(|i| i.id))? {
+            writer.add_call(call).await?;
+        }
+        let seen = u64::from(offset) + n as u64;
+        if n < page_size as usize || total.is_some_and(|t| seen >= t) {
+            return Ok(());
         }
         offset += page_size;
     }

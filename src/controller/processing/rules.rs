@@ -6,15 +6,16 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::api::processing_request::{
-    ConditionOperator, IdentityCondition, Phase, ProcessingAction, Submission, SubmissionState,
+    ConditionOperator, IdentityCondition, Phase, ProcessingAction, ResolvedIdsRef, Submission,
+    SubmissionState,
 };
 use crate::controller::status::reason;
 use isc_client::filter::{Filter, FilterValue};
 
 /// Most ids one `POST /v2024/identities/process` takes (and what one legacy refresh gets).
 pub const CHUNK_SIZE: usize = 250;
-/// Most identities one request may resolve to: the resolved ids are kept in status, which
-/// must stay well under the object size limit.
+/// Most identities one request may resolve to unless its `spec.maxIdentities` says otherwise:
+/// a guard against a filter that matches far more than meant.
 pub const MAX_IDENTITIES: usize = 5000;
 /// Default operator-wide ceiling on a request's own identity limit (`--max-identities-ceiling`).
 pub const DEFAULT_MAX_IDENTITIES_CEILING: usize = 100_000;
@@ -33,15 +34,25 @@ pub enum PlanError {
     /// Some named ids do not exist on the tenant.
     #[error("{} of the listed identity ids do not exist on the tenant: {}; nothing was sent", .0.len(), preview(.0))]
     IdentitiesNotFound(Vec<String>),
-    /// The selection is larger than one request may handle.
+    /// The selection is larger than this request may handle.
     #[error(
-        "the selection resolved to {found} identities, more than the {limit} a request of this action may handle; narrow it or split it into several requests"
+        "the selection resolved to {found} identities, more than the {limit} this request may handle (spec.maxIdentities, default 5000; 250 for SynchronizeAttributes); narrow it, split it, or raise spec.maxIdentities in a new request; nothing was sent"
     )]
     TooManyIdentities {
         /// Identities found (at least).
         found: usize,
         /// The limit.
         limit: usize,
+    },
+    /// `spec.maxIdentities` is above what this operator allows any request.
+    #[error(
+        "spec.maxIdentities is {requested}, above this operator's ceiling of {ceiling} identities per request (operator flag --max-identities-ceiling); nothing was read or sent"
+    )]
+    AboveCeiling {
+        /// `spec.maxIdentities`.
+        requested: i64,
+        /// The operator's ceiling.
+        ceiling: usize,
     },
     /// The target does not fit the request (e.g. a profile of another tenant).
     #[error("{0}")]
@@ -58,6 +69,7 @@ impl PlanError {
             PlanError::NoMatchingIdentities => reason::NO_MATCHING_IDENTITIES,
             PlanError::IdentitiesNotFound(_) => reason::IDENTITIES_NOT_FOUND,
             PlanError::TooManyIdentities { .. } => reason::TOO_MANY_IDENTITIES,
+            PlanError::AboveCeiling { .. } => reason::MAX_IDENTITIES_ABOVE_CEILING,
             PlanError::InvalidTarget(_) => reason::INVALID_TARGET,
             PlanError::InvalidId(_) => reason::INVALID_IDENTITY_ID,
         }
@@ -114,11 +126,6 @@ pub fn dedup(ids: impl IntoIterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
-/// Splits ids into chunks of at most `size` (never an empty chunk).
-pub fn chunk_ids(ids: &[String], size: usize) -> Vec<Vec<String>> {
-    ids.chunks(size.max(1)).map(<[String]>::to_vec).collect()
-}
-
 /// The legacy-grammar filter for exactly these identities: `id == "a" || id == "b"`.
 ///
 /// The legacy endpoint refreshes EVERY identity when its filter is empty, unparseable or
@@ -138,49 +145,142 @@ pub fn legacy_filter(ids: &[String]) -> Result<String, PlanError> {
         .join(" || "))
 }
 
+/// The most identities a request may resolve to: its `spec.maxIdentities` (default
+/// [`MAX_IDENTITIES`], never above the operator's `ceiling`); attribute syncs keep
+/// [`MAX_SYNC_IDENTITIES`].
+pub fn identity_limit(
+    action: ProcessingAction,
+    requested: Option<i64>,
+    ceiling: usize,
+) -> Result<usize, PlanError> {
+    if let Some(requested) = requested
+        && usize::try_from(requested).map_or(requested > 0, |r| r > ceiling)
+    {
+        return Err(PlanError::AboveCeiling { requested, ceiling });
+    }
+    let requested = requested.and_then(|r| usize::try_from(r.max(1)).ok());
+    Ok(match action {
+        ProcessingAction::SynchronizeAttributes => {
+            requested.map_or(MAX_SYNC_IDENTITIES, |r| r.min(MAX_SYNC_IDENTITIES))
+        }
+        _ => requested.unwrap_or(MAX_IDENTITIES.min(ceiling)),
+    })
+}
+
+/// Identities per tenant call: one per attribute sync, a chunk of [`CHUNK_SIZE`] otherwise.
+pub fn ids_per_call(action: ProcessingAction) -> usize {
+    match action {
+        ProcessingAction::SynchronizeAttributes => 1,
+        _ => CHUNK_SIZE,
+    }
+}
+
+/// Cuts a stream of resolved ids (page after page) into calls: drops repeats, enforces the
+/// request's limit, and hands back each call's ids as soon as the call is full, so a large
+/// resolution never holds more than one call's ids besides the set of ids seen.
+#[derive(Debug)]
+pub struct CallChunker {
+    per_call: usize,
+    limit: usize,
+    seen: HashSet<String>,
+    current: Vec<String>,
+    calls: Vec<u32>,
+}
+
+impl CallChunker {
+    /// A chunker for calls of `per_call` ids and at most `limit` identities in all.
+    pub fn new(per_call: usize, limit: usize) -> Self {
+        CallChunker {
+            per_call: per_call.max(1),
+            limit,
+            seen: HashSet::new(),
+            current: Vec::new(),
+            calls: Vec::new(),
+        }
+    }
+
+    /// Adds ids (repeats are dropped); returns the calls they completed, or
+    /// `TooManyIdentities` once more than the limit were seen.
+    pub fn push(
+        &mut self,
+        ids: impl IntoIterator<Item = String>,
+    ) -> Result<Vec<Vec<String>>, PlanError> {
+        let mut full = Vec::new();
+        for id in ids {
+            if self.seen.contains(&id) {
+                continue;
+            }
+            if self.seen.len() >= self.limit {
+                return Err(PlanError::TooManyIdentities {
+                    found: self.seen.len() + 1,
+                    limit: self.limit,
+                });
+            }
+            self.seen.insert(id.clone());
+            self.current.push(id);
+            if self.current.len() == self.per_call {
+                self.calls.push(self.per_call as u32);
+                full.push(std::mem::take(&mut self.current));
+            }
+        }
+        Ok(full)
+    }
+
+    /// The last, partly filled call (if any) and the id count of every call.
+    pub fn finish(mut self) -> (Option<Vec<String>>, Vec<u32>) {
+        let last = (!self.current.is_empty()).then(|| std::mem::take(&mut self.current));
+        if let Some(last) = &last {
+            self.calls.push(last.len() as u32);
+        }
+        (last, self.calls)
+    }
+
+    /// Distinct identities seen so far.
+    pub fn count(&self) -> usize {
+        self.seen.len()
+    }
+}
+
 /// What the tenant resolved the request to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// Verified identity ids (deduplicated, in order).
-    Identities(Vec<String>),
+    /// Verified identities, stored call by call (see `status.resolvedIds`).
+    Identities(ResolvedIds),
     /// A tenant profile id.
     Profile(String),
     /// The explicit full legacy refresh.
     FullRefresh,
 }
 
+/// Resolved identities: where their ids are and how many each call names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedIds {
+    /// Ids per call, in call order.
+    pub calls: Vec<u32>,
+    /// The ConfigMaps holding them.
+    pub store: ResolvedIdsRef,
+}
+
+impl ResolvedIds {
+    /// Distinct identities in all.
+    pub fn count(&self) -> usize {
+        self.calls.iter().map(|n| *n as usize).sum()
+    }
+}
+
 /// The submissions (tenant calls) for a resolved request, in the order they are sent.
-pub fn plan_submissions(
-    action: ProcessingAction,
-    target: &Target,
-) -> Result<Vec<Submission>, PlanError> {
+pub fn plan_submissions(target: &Target) -> Result<Vec<Submission>, PlanError> {
     match target {
-        Target::Profile(id) => Ok(vec![Submission::pending(vec![], Some(id.clone()))]),
-        Target::FullRefresh => Ok(vec![Submission::pending(vec![], None)]),
-        Target::Identities(ids) => {
-            if ids.is_empty() {
+        Target::Profile(id) => Ok(vec![Submission::pending(None, Some(id.clone()))]),
+        Target::FullRefresh => Ok(vec![Submission::pending(None, None)]),
+        Target::Identities(resolved) => {
+            if resolved.calls.is_empty() {
                 return Err(PlanError::NoMatchingIdentities);
             }
-            let limit = match action {
-                ProcessingAction::SynchronizeAttributes => MAX_SYNC_IDENTITIES,
-                _ => MAX_IDENTITIES,
-            };
-            if ids.len() > limit {
-                return Err(PlanError::TooManyIdentities {
-                    found: ids.len(),
-                    limit,
-                });
-            }
-            if let Some(bad) = ids.iter().find(|id| !is_valid_id(id)) {
-                return Err(PlanError::InvalidId(bad.clone()));
-            }
-            let size = match action {
-                ProcessingAction::SynchronizeAttributes => 1,
-                _ => CHUNK_SIZE,
-            };
-            Ok(chunk_ids(ids, size)
-                .into_iter()
-                .map(|chunk| Submission::pending(chunk, None))
+            Ok(resolved
+                .calls
+                .iter()
+                .map(|n| Submission::pending(Some(*n), None))
                 .collect())
         }
     }

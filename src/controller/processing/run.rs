@@ -5,6 +5,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
@@ -20,7 +21,7 @@ use crate::controller::tenant_pool::TenantHandle;
 
 use super::follow::PollScope;
 use super::resolve::{Resolution, ResolveError};
-use super::rules;
+use super::rules::{self, Target};
 use super::summary::{self, Note};
 use super::task_match::task_type;
 
@@ -83,6 +84,11 @@ impl Run<'_> {
 
     pub(super) fn generation(&self) -> Option<i64> {
         self.obj.metadata.generation
+    }
+
+    /// The ConfigMaps of the request's namespace (where its resolved ids are kept).
+    pub(super) fn config_maps(&self) -> Api<ConfigMap> {
+        Api::namespaced(self.ctx.client.clone(), &self.namespace)
     }
 
     pub(super) fn retry_unknown(&self) -> bool {
@@ -159,7 +165,7 @@ impl Run<'_> {
                 return ControlFlow::Break(self.blocked(status.clone(), e).await);
             }
         };
-        let submissions = match rules::plan_submissions(self.action(), &target) {
+        let submissions = match rules::plan_submissions(&target) {
             Ok(submissions) => submissions,
             Err(e) => {
                 let failed = self.fail_unresolved(status.clone(), e.reason(), e.to_string());
@@ -169,6 +175,10 @@ impl Run<'_> {
         let message = summary::resolved_message(&target, count, submissions.len());
         status.submissions = submissions;
         status.identity_count = count;
+        status.resolved_ids = match target {
+            Target::Identities(resolved) => Some(resolved.store),
+            Target::Profile(_) | Target::FullRefresh => None,
+        };
         status.phase = Some(Phase::Running);
         let generation = self.generation();
         set_condition(

@@ -15,6 +15,7 @@ use isc_client::error::SubmissionOutcome;
 use isc_client::models::IdentitySyncJob;
 use isc_client::{IscError, TenantClient};
 
+use super::ids::{IdListError, IdListReader};
 use super::rules;
 use super::run::Run;
 use super::task_match::task_type;
@@ -53,6 +54,10 @@ impl Run<'_> {
     ) -> Result<Option<Duration>, ReconcileError> {
         let gate = &self.ctx.processing.sync_gate;
         let tenant_key = handle.client.base_url().to_string();
+        let mut reader = status
+            .resolved_ids
+            .clone()
+            .map(|r| IdListReader::new(self.config_maps(), r));
         let mut wait: Option<Duration> = None;
         let mut sent = 0usize;
         for i in 0..status.submissions.len() {
@@ -62,8 +67,20 @@ impl Run<'_> {
             if any_failed(&status.submissions) {
                 break;
             }
+            let ids = match call_ids(reader.as_mut(), i, status.submissions[i].identity_count).await
+            {
+                Ok(ids) => ids,
+                Err(IdListError::Kube(e)) => return Err(e),
+                Err(IdListError::Damaged(why)) => {
+                    let s = &mut status.submissions[i];
+                    s.state = SubmissionState::Failed;
+                    s.message = Some(IdListError::Damaged(why).to_string());
+                    s.finished_at = Some(now());
+                    continue;
+                }
+            };
             let sync_id = (self.action() == ProcessingAction::SynchronizeAttributes)
-                .then(|| status.submissions[i].identity_ids.first().cloned())
+                .then(|| ids.first().cloned())
                 .flatten();
             if let Some(id) = &sync_id
                 && let Err(d) = gate.try_claim(&tenant_key, id, Instant::now())
@@ -77,7 +94,7 @@ impl Run<'_> {
             s.message = None;
             // Nothing is sent unless this write succeeded.
             self.write(status).await?;
-            let outcome = self.call(handle, &mut status.submissions[i]).await;
+            let outcome = self.call(handle, &mut status.submissions[i], &ids).await;
             if let Some(id) = &sync_id {
                 gate.release(&tenant_key, id, Instant::now());
             }
@@ -106,14 +123,12 @@ impl Run<'_> {
 
     /// Makes the tenant call of one submission (exactly one HTTP call to the tenant; the
     /// client never resends it) and records its outcome in it.
-    async fn call(&self, handle: &TenantHandle, s: &mut Submission) -> CallOutcome {
+    async fn call(&self, handle: &TenantHandle, s: &mut Submission, ids: &[String]) -> CallOutcome {
         let client = &handle.client;
         let result = match self.action() {
-            ProcessingAction::ProcessIdentities => {
-                client.process_identities(&s.identity_ids).await.map(|r| {
-                    record_accepted(s, r.id, "accepted; the tenant returned no task to follow")
-                })
-            }
+            ProcessingAction::ProcessIdentities => client.process_identities(ids).await.map(|r| {
+                record_accepted(s, r.id, "accepted; the tenant returned no task to follow")
+            }),
             ProcessingAction::ProcessProfile => {
                 let id = s.profile_id.clone().unwrap_or_default();
                 client
@@ -122,14 +137,14 @@ impl Run<'_> {
                     .map(|()| record_profile_accepted(s))
             }
             ProcessingAction::SynchronizeAttributes => {
-                let id = s.identity_ids.first().cloned().unwrap_or_default();
+                let id = ids.first().cloned().unwrap_or_default();
                 client
                     .synchronize_identity_attributes(&id)
                     .await
                     .map(|job| record_sync_job(s, job))
             }
             ProcessingAction::LegacyRefresh => {
-                self.send_legacy_refresh(client, s).await.map(|body| {
+                self.send_legacy_refresh(client, ids).await.map(|body| {
                     let task = legacy_task_id(&body);
                     record_accepted(
                         s,
@@ -158,15 +173,31 @@ impl Run<'_> {
     async fn send_legacy_refresh(
         &self,
         client: &TenantClient,
-        s: &Submission,
+        ids: &[String],
     ) -> Result<Value, IscError> {
         let args = self.obj.spec.refresh_args.unwrap_or_default().into();
-        if s.identity_ids.is_empty() && self.obj.spec.full_refresh == Some(true) {
+        if ids.is_empty() && self.obj.spec.full_refresh == Some(true) {
             return client.legacy_full_refresh(args).await;
         }
-        let filter = rules::legacy_filter(&s.identity_ids)
-            .map_err(|e| IscError::InvalidRequest(e.to_string()))?;
+        let filter =
+            rules::legacy_filter(ids).map_err(|e| IscError::InvalidRequest(e.to_string()))?;
         client.legacy_refresh_identities(&filter, args).await
+    }
+}
+
+/// The ids call `index` names (none for a profile or a full refresh), read back from the
+/// request's ConfigMaps.
+async fn call_ids(
+    reader: Option<&mut IdListReader>,
+    index: usize,
+    count: Option<u32>,
+) -> Result<Vec<String>, IdListError> {
+    let Some(count) = count else {
+        return Ok(Vec::new());
+    };
+    match reader {
+        Some(reader) => reader.call_ids(index, count).await,
+        None => Err(IdListError::Damaged("status.resolvedIds is missing".into())),
     }
 }
 
@@ -283,7 +314,7 @@ mod tests {
     use std::time::Duration;
 
     fn submitting() -> Submission {
-        let mut s = Submission::pending(vec!["a".into()], None);
+        let mut s = Submission::pending(Some(1), None);
         s.state = SubmissionState::Submitting;
         s.submitted_at = Some(now());
         s

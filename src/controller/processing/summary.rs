@@ -160,7 +160,7 @@ pub(super) fn mark_failed(
 /// The `Resolved` condition message: what the target is and how many calls it makes.
 pub(super) fn resolved_message(target: &Target, count: Option<i64>, calls: usize) -> String {
     let what = match target {
-        Target::Identities(ids) => format!("{} identities", ids.len()),
+        Target::Identities(resolved) => format!("{} identities", resolved.count()),
         Target::Profile(id) => format!(
             "identity profile {id} ({} identities)",
             count.unwrap_or_default()
@@ -197,7 +197,7 @@ mod tests {
             submissions: states
                 .iter()
                 .map(|state| {
-                    let mut s = Submission::pending(vec!["a".into()], None);
+                    let mut s = Submission::pending(Some(1), None);
                     s.state = *state;
                     s
                 })
@@ -307,7 +307,13 @@ mod tests {
     fn messages_say_what_was_resolved_and_recovered() {
         assert_eq!(
             resolved_message(
-                &Target::Identities(vec!["a".into(), "b".into()]),
+                &Target::Identities(rules::ResolvedIds {
+                    calls: vec![2],
+                    store: crate::api::processing_request::ResolvedIdsRef {
+                        config_map_prefix: "r-ids-1".into(),
+                        calls_per_config_map: 20,
+                    },
+                }),
                 Some(2),
                 1
             ),

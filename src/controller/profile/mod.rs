@@ -20,6 +20,7 @@ mod observe;
 mod ownership;
 mod refusal;
 mod status;
+pub mod wave;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -17,8 +17,6 @@ use isc_client::ListParams;
 use isc_client::filter::Filter;
 use isc_client::models::IdentityProfile as TenantProfile;
 
-use super::ownership::same_name;
-
 /// What the plan is computed against.
 pub(super) struct Observation {
     /// The tenant to call.
@@ -73,8 +71,8 @@ async fn find_in_shared_list(
 ) -> Result<Option<TenantProfile>, ReconcileError> {
     let profiles = handle.profiles.get(&handle.client).await?;
     if let Some(id) = id {
-        if let Some(p) = profiles.items.iter().find(|p| p.id.as_deref() == Some(id)) {
-            return Ok(Some(p.clone()));
+        if let Some(p) = profiles.by_id(id) {
+            return Ok(Some(TenantProfile::clone(p)));
         }
         if let Some(problem) = check_malformed(&profiles, Some(id), name) {
             return Err(ReconcileError::MalformedTenantObject(problem));
@@ -82,19 +80,19 @@ async fn find_in_shared_list(
         // Not in the shared list (created since, or deleted in the tenant): ask directly.
         return get_by_id(handle, id).await;
     }
-    pick(profiles, None, name).map_err(ReconcileError::MalformedTenantObject)
+    pick(&profiles, None, name).map_err(ReconcileError::MalformedTenantObject)
 }
 
 /// The profile with this id, else the one with this name (as the tenant compares names); the
 /// problem when the one that maps to the object could not be decoded.
 fn pick(
-    profiles: TenantProfiles,
+    profiles: &TenantProfiles,
     id: Option<&str>,
     name: &str,
 ) -> Result<Option<TenantProfile>, String> {
-    let by_id = id.and_then(|id| profiles.items.iter().find(|p| p.id.as_deref() == Some(id)));
-    if let Some(p) = by_id.or_else(|| profiles.items.iter().find(|p| same_name(&p.name, name))) {
-        return Ok(Some(p.clone()));
+    let by_id = id.and_then(|id| profiles.by_id(id));
+    if let Some(p) = by_id.or_else(|| profiles.named(name).into_iter().next()) {
+        return Ok(Some(TenantProfile::clone(p)));
     }
     match check_malformed(&profiles, id, name) {
         Some(problem) => Err(problem),
@@ -104,11 +102,7 @@ fn pick(
 
 /// The malformed tenant profile with this id or name, described.
 fn check_malformed(profiles: &TenantProfiles, id: Option<&str>, name: &str) -> Option<String> {
-    let hit = profiles.malformed.iter().find(|m| {
-        (id.is_some() && m.id.as_deref() == id)
-            || m.name.as_deref().is_some_and(|n| same_name(n, name))
-    });
-    hit.map(|m| m.describe())
+    profiles.malformed_matching(id, name).map(|m| m.describe())
 }
 
 /// Straight from the tenant: a list filtered by name, then (if an id is recorded but the name
@@ -124,7 +118,7 @@ pub(super) async fn find_fresh(
         ..Default::default()
     };
     let found = list_profiles(&handle.client, &params).await?;
-    if let Some(p) = pick(found, id, name).map_err(ReconcileError::MalformedTenantObject)? {
+    if let Some(p) = pick(&found, id, name).map_err(ReconcileError::MalformedTenantObject)? {
         return Ok(Some(p));
     }
     match id {

@@ -15,10 +15,7 @@ use crate::api::tenant::tenant_identity;
 use crate::api::{IdentityProfile, Tenant};
 use crate::controller::context::Context;
 
-/// The name as the tenant compares it (names are unique regardless of case).
-pub(super) fn name_key(name: &str) -> String {
-    name.to_lowercase()
-}
+pub(super) use crate::controller::profile_cache::name_key;
 
 /// Whether two tenant profile names are the same name for the tenant.
 pub(super) fn same_name(a: &str, b: &str) -> bool {

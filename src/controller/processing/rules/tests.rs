@@ -12,70 +12,128 @@ fn with_states(states: &[SubmissionState]) -> Vec<Submission> {
     states
         .iter()
         .map(|s| {
-            let mut sub = Submission::pending(vec!["a".into()], None);
+            let mut sub = Submission::pending(Some(1), None);
             sub.state = *s;
             sub
         })
         .collect()
 }
 
-#[test]
-fn six_hundred_ids_make_three_chunks() {
-    let plan = plan_submissions(
-        ProcessingAction::ProcessIdentities,
-        &Target::Identities(ids(600)),
-    )
-    .unwrap();
-    let sizes: Vec<usize> = plan.iter().map(|s| s.identity_ids.len()).collect();
-    assert_eq!(sizes, vec![250, 250, 100]);
-    assert!(plan.iter().all(|s| s.state == SubmissionState::Pending));
-    let flat: Vec<String> = plan.into_iter().flat_map(|s| s.identity_ids).collect();
-    assert_eq!(flat, ids(600));
+/// Every call the chunker makes of `ids`, the last one included, and the per-call counts.
+fn chunk_all(
+    per_call: usize,
+    limit: usize,
+    ids: Vec<String>,
+) -> Result<(Vec<Vec<String>>, Vec<u32>), PlanError> {
+    let mut chunker = CallChunker::new(per_call, limit);
+    let mut calls = Vec::new();
+    for page in ids.chunks(7) {
+        calls.extend(chunker.push(page.to_vec())?);
+    }
+    let (last, counts) = chunker.finish();
+    calls.extend(last);
+    Ok((calls, counts))
 }
 
-#[test]
-fn sync_is_one_call_per_identity_and_bounded() {
-    let plan = plan_submissions(
-        ProcessingAction::SynchronizeAttributes,
-        &Target::Identities(ids(3)),
-    )
-    .unwrap();
-    assert_eq!(plan.len(), 3);
-    assert!(plan.iter().all(|s| s.identity_ids.len() == 1));
-    let err = plan_submissions(
-        ProcessingAction::SynchronizeAttributes,
-        &Target::Identities(ids(MAX_SYNC_IDENTITIES + 1)),
-    )
-    .unwrap_err();
-    assert_eq!(err.reason(), "TooManyIdentities");
-}
-
-#[test]
-fn no_identities_is_an_error_not_an_empty_plan() {
-    for action in [
-        ProcessingAction::ProcessIdentities,
-        ProcessingAction::SynchronizeAttributes,
-        ProcessingAction::LegacyRefresh,
-    ] {
-        assert_eq!(
-            plan_submissions(action, &Target::Identities(vec![])),
-            Err(PlanError::NoMatchingIdentities)
-        );
+fn store() -> ResolvedIdsRef {
+    ResolvedIdsRef {
+        config_map_prefix: "r-ids-0".into(),
+        calls_per_config_map: 20,
     }
 }
 
 #[test]
-fn profile_and_full_refresh_are_single_calls() {
-    let p = plan_submissions(
-        ProcessingAction::ProcessProfile,
-        &Target::Profile("p1".into()),
-    )
+fn six_hundred_ids_make_three_calls() {
+    let (calls, counts) = chunk_all(CHUNK_SIZE, MAX_IDENTITIES, ids(600)).unwrap();
+    assert_eq!(counts, vec![250, 250, 100]);
+    assert_eq!(calls.concat(), ids(600));
+    let plan = plan_submissions(&Target::Identities(ResolvedIds {
+        calls: counts,
+        store: store(),
+    }))
     .unwrap();
+    let sizes: Vec<Option<u32>> = plan.iter().map(|s| s.identity_count).collect();
+    assert_eq!(sizes, vec![Some(250), Some(250), Some(100)]);
+    assert!(plan.iter().all(|s| s.state == SubmissionState::Pending));
+}
+
+#[test]
+fn repeats_are_dropped_and_the_limit_counts_distinct_ids() {
+    let mut input = ids(10);
+    input.extend(ids(10));
+    let (calls, counts) = chunk_all(4, 10, input).unwrap();
+    assert_eq!(counts, vec![4, 4, 2]);
+    assert_eq!(calls.concat(), ids(10));
+    let err = chunk_all(4, 10, ids(11)).unwrap_err();
+    assert_eq!(
+        err,
+        PlanError::TooManyIdentities {
+            found: 11,
+            limit: 10
+        }
+    );
+}
+
+#[test]
+fn the_limit_is_the_requests_own_within_the_ceiling() {
+    use ProcessingAction::*;
+    let ceiling = DEFAULT_MAX_IDENTITIES_CEILING;
+    assert_eq!(
+        identity_limit(ProcessIdentities, None, ceiling),
+        Ok(MAX_IDENTITIES)
+    );
+    assert_eq!(
+        identity_limit(ProcessIdentities, Some(50_000), ceiling),
+        Ok(50_000)
+    );
+    assert_eq!(identity_limit(LegacyRefresh, Some(10), ceiling), Ok(10));
+    assert_eq!(
+        identity_limit(ProcessIdentities, Some(100_000), ceiling),
+        Ok(100_000)
+    );
+    let err = identity_limit(ProcessIdentities, Some(100_001), ceiling).unwrap_err();
+    assert_eq!(err.reason(), "MaxIdentitiesAboveCeiling");
+    let text = err.to_string();
+    assert!(
+        text.contains("100001")
+            && text.contains("100000")
+            && text.contains("--max-identities-ceiling"),
+        "{text}"
+    );
+    // A low ceiling lowers the default too.
+    assert_eq!(identity_limit(ProcessIdentities, None, 1000), Ok(1000));
+    // Attribute syncs keep their own limit.
+    assert_eq!(
+        identity_limit(SynchronizeAttributes, None, ceiling),
+        Ok(MAX_SYNC_IDENTITIES)
+    );
+    assert_eq!(
+        identity_limit(SynchronizeAttributes, Some(5000), ceiling),
+        Ok(MAX_SYNC_IDENTITIES)
+    );
+    assert_eq!(ids_per_call(SynchronizeAttributes), 1);
+    assert_eq!(ids_per_call(ProcessIdentities), CHUNK_SIZE);
+}
+
+#[test]
+fn no_identities_is_an_error_not_an_empty_plan() {
+    assert_eq!(
+        plan_submissions(&Target::Identities(ResolvedIds {
+            calls: vec![],
+            store: store(),
+        })),
+        Err(PlanError::NoMatchingIdentities)
+    );
+}
+
+#[test]
+fn profile_and_full_refresh_are_single_calls() {
+    let p = plan_submissions(&Target::Profile("p1".into())).unwrap();
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].profile_id.as_deref(), Some("p1"));
-    let f = plan_submissions(ProcessingAction::LegacyRefresh, &Target::FullRefresh).unwrap();
+    let f = plan_submissions(&Target::FullRefresh).unwrap();
     assert_eq!(f.len(), 1);
-    assert!(f[0].identity_ids.is_empty() && f[0].profile_id.is_none());
+    assert!(f[0].identity_count.is_none() && f[0].profile_id.is_none());
 }
 
 #[test]
@@ -203,13 +261,14 @@ fn error_messages_name_the_problem() {
 
 proptest! {
     #[test]
-    fn chunks_cover_every_id_once_within_the_limit(n in 1usize..2000) {
+    fn chunks_cover_every_id_once_within_the_limit(n in 1usize..2000, per in 1usize..300) {
         let all = ids(n);
-        let plan = plan_submissions(ProcessingAction::ProcessIdentities, &Target::Identities(all.clone())).unwrap();
-        prop_assert_eq!(plan.len(), n.div_ceil(CHUNK_SIZE));
-        prop_assert!(plan.iter().all(|s| !s.identity_ids.is_empty() && s.identity_ids.len() <= CHUNK_SIZE));
-        let flat: Vec<String> = plan.into_iter().flat_map(|s| s.identity_ids).collect();
-        prop_assert_eq!(flat, all);
+        let (calls, counts) = chunk_all(per, n, all.clone()).unwrap();
+        prop_assert_eq!(calls.len(), n.div_ceil(per));
+        prop_assert!(calls.iter().all(|c| !c.is_empty() && c.len() <= per));
+        let sizes: Vec<u32> = calls.iter().map(|c| c.len() as u32).collect();
+        prop_assert_eq!(sizes, counts);
+        prop_assert_eq!(calls.concat(), all);
     }
 
     #[test]

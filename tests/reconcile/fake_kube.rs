@@ -270,7 +270,10 @@ impl State {
                 self.objects.insert(key.to_string(), obj);
             }
         }
-        let Some(mut obj) = self.objects.get(key).cloned() else {
+        // Like the API server, a server-side apply creates what does not exist yet.
+        let created = (content_type == Some("application/apply-patch+yaml"))
+            .then(|| json!({"metadata": {"uid": format!("uid-{key}")}}));
+        let Some(mut obj) = self.objects.get(key).cloned().or(created) else {
             return status_reply(404, "NotFound", &format!("{key} not found"));
         };
         let expected = body["metadata"]["resourceVersion"].as_str();

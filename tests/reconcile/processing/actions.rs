@@ -215,10 +215,8 @@ async fn the_legacy_refresh_never_runs_on_every_identity_unless_asked() {
 
     // A submission without ids (say, an edited status) but no fullRefresh: refused locally.
     let spec = format!("  action: LegacyRefresh\n{args}  identities:\n    ids: [\"x\"]\n");
-    let mut tampered = resolved("tampered", &spec, &[SubmissionState::Pending]);
-    tampered.status.as_mut().unwrap().submissions[0]
-        .identity_ids
-        .clear();
+    let mut tampered = resolved(&env, "tampered", &spec, &[SubmissionState::Pending]);
+    tampered.status.as_mut().unwrap().submissions[0].identity_count = None;
     env.put_request(&tampered);
     reconcile(&env, "tampered")
         .await

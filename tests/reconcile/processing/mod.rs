@@ -10,12 +10,14 @@ mod unknown;
 use std::sync::Arc;
 use std::time::Duration;
 
-use isc_operator::api::processing_request::{Submission, SubmissionState};
+use isc_operator::api::processing_request::{ResolvedIdsRef, Submission, SubmissionState};
 use isc_operator::api::{ProcessingRequest, ProcessingRequestStatus};
 use isc_operator::controller::error::ReconcileError;
 use isc_operator::controller::processing;
 use isc_operator::controller::status::find_condition;
 use isc_sim::JournalEntry;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::ObjectMeta;
 use kube::runtime::controller::Action;
 
 use crate::env::{TENANT, TestEnv, manifest};
@@ -104,21 +106,43 @@ pub fn assert_status_writes_guarded(env: &TestEnv) {
     }
 }
 
-/// A resolved request whose submissions are in `states` (ids `seed_id(0..)`), as a previous
-/// reconcile (or a previous operator process) left it.
-pub fn resolved(name: &str, spec: &str, states: &[SubmissionState]) -> ProcessingRequest {
+/// A resolved request whose submissions are in `states` (one id each, `seed_id(0..)`, stored
+/// in a ConfigMap as resolution stores them), as a previous reconcile (or a previous operator
+/// process) left it.
+pub fn resolved(
+    env: &TestEnv,
+    name: &str,
+    spec: &str,
+    states: &[SubmissionState],
+) -> ProcessingRequest {
     let mut obj = request(name, spec);
     let submissions = states
         .iter()
-        .enumerate()
-        .map(|(i, state)| {
-            let mut s = Submission::pending(vec![seed_id(i)], None);
+        .map(|state| {
+            let mut s = Submission::pending(Some(1), None);
             s.state = *state;
             s
         })
         .collect();
+    let prefix = format!("{name}-ids-test");
+    let data = (0..states.len())
+        .map(|i| (format!("{i:05}"), seed_id(i)))
+        .collect();
+    env.kube.insert(&ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(format!("{prefix}-0")),
+            namespace: Some(crate::env::NAMESPACE.into()),
+            ..Default::default()
+        },
+        data: Some(data),
+        ..Default::default()
+    });
     obj.status = Some(ProcessingRequestStatus {
         phase: Some(isc_operator::api::processing_request::Phase::Running),
+        resolved_ids: Some(ResolvedIdsRef {
+            config_map_prefix: prefix,
+            calls_per_config_map: 20,
+        }),
         submissions,
         start_time: Some(isc_operator::controller::status::now()),
         ..Default::default()

@@ -27,6 +27,7 @@ async fn a_call_found_in_flight_is_not_sent_again() {
     // As left by an operator killed during the call.
     let spec = process_ids(&[seed_id(0), seed_id(1)]);
     let stored = resolved(
+        &env,
         "in-flight",
         &spec,
         &[SubmissionState::Submitting, SubmissionState::Pending],
@@ -64,7 +65,12 @@ async fn a_call_found_in_flight_is_not_sent_again() {
 async fn with_the_opt_in_a_call_found_in_flight_is_sent_again() {
     let env = fast_env().await;
     let spec = format!("{}{OPT_IN}", process_ids(&[seed_id(0)]));
-    env.put_request(&resolved("resend", &spec, &[SubmissionState::Submitting]));
+    env.put_request(&resolved(
+        &env,
+        "resend",
+        &spec,
+        &[SubmissionState::Submitting],
+    ));
     reconcile(&env, "resend").await.expect("reconcile succeeds");
     let done = status(&env, "resend");
     assert_eq!(done.phase, Some(Phase::Succeeded), "{done:#?}");
@@ -173,12 +179,12 @@ async fn a_rate_limited_call_is_not_sent_and_goes_out_later() {
 async fn a_racing_writer_keeps_the_call_from_being_sent() {
     let env = fast_env().await;
     let spec = process_ids(&[seed_id(0)]);
-    env.put_request(&resolved("raced", &spec, &[SubmissionState::Pending]));
+    env.put_request(&resolved(&env, "raced", &spec, &[SubmissionState::Pending]));
     // Another operator claims the submission between our read and our write.
     env.kube.race_next_status_write::<ProcessingRequest>(
         NAMESPACE,
         "raced",
-        json!({"submissions": [{"state": "Submitting", "identityIds": [seed_id(0)]}]}),
+        json!({"submissions": [{"state": "Submitting", "identityCount": 1}]}),
     );
     let error = reconcile(&env, "raced").await.expect_err("conflict");
     assert_eq!(error.reason(), reason::KUBERNETES_ERROR);
@@ -197,7 +203,12 @@ async fn a_racing_writer_keeps_the_call_from_being_sent() {
 async fn a_conflict_from_a_metadata_edit_is_retried_and_the_call_sent_once() {
     let env = fast_env().await;
     let spec = process_ids(&[seed_id(0)]);
-    env.put_request(&resolved("relabeled", &spec, &[SubmissionState::Pending]));
+    env.put_request(&resolved(
+        &env,
+        "relabeled",
+        &spec,
+        &[SubmissionState::Pending],
+    ));
     env.kube
         .conflict_next_status_write::<ProcessingRequest>(NAMESPACE, "relabeled");
     reconcile(&env, "relabeled")

@@ -31,6 +31,7 @@ fn operator_client(env: &TestEnv) -> TenantClient {
 /// A request left `Submitting` (with its submission time) by an operator killed after its call.
 fn left_in_flight(env: &TestEnv, name: &str) {
     let mut stored = resolved(
+        env,
         name,
         &process_ids(&[seed_id(0)]),
         &[SubmissionState::Submitting],

@@ -4,6 +4,7 @@
 
 mod actions;
 mod failures;
+mod large;
 mod once;
 mod unknown;
 

@@ -1,37 +1,51 @@
-//! Evaluates a [`Filter`] against a stored JSON object.
+//! Evaluates a [`Filter`] against a stored object: a JSON value, or anything that can hand
+//! out the fields a filter names ([`Fields`]), so large collections need not build a JSON
+//! view of every object for every list call.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use serde_json::Value;
 
 use isc_wire::filter::{CmpOp, Filter, FilterValue};
 
-pub(super) fn matches(filter: &Filter, object: &Value) -> bool {
+/// An object a filter can be evaluated against: its fields by dotted path.
+pub trait Fields {
+    /// The value at `path`, if the object has it.
+    fn field(&self, path: &str) -> Option<Cow<'_, Value>>;
+}
+
+impl Fields for Value {
+    fn field(&self, path: &str) -> Option<Cow<'_, Value>> {
+        path.split('.')
+            .try_fold(self, |v, key| v.get(key))
+            .map(Cow::Borrowed)
+    }
+}
+
+pub(super) fn matches<F: Fields + ?Sized>(filter: &Filter, object: &F) -> bool {
     match filter {
         Filter::Cmp { field, op, value } => {
-            let Some(actual) = lookup(object, field) else {
+            let Some(actual) = object.field(field) else {
                 return matches!(op, CmpOp::Ne);
             };
-            compare(actual, *op, value)
+            compare(&actual, *op, value)
         }
-        Filter::In { field, values } => lookup(object, field)
-            .is_some_and(|actual| values.iter().any(|v| compare(actual, CmpOp::Eq, v))),
-        Filter::ContainsAll { field, values } => match lookup(object, field) {
+        Filter::In { field, values } => object
+            .field(field)
+            .is_some_and(|actual| values.iter().any(|v| compare(&actual, CmpOp::Eq, v))),
+        Filter::ContainsAll { field, values } => match object.field(field).as_deref() {
             Some(Value::Array(items)) => values
                 .iter()
                 .all(|v| items.iter().any(|item| compare(item, CmpOp::Eq, v))),
             _ => false,
         },
-        Filter::Present(field) => lookup(object, field).is_some_and(|v| !v.is_null()),
-        Filter::IsNull(field) => lookup(object, field).is_none_or(Value::is_null),
+        Filter::Present(field) => object.field(field).is_some_and(|v| !v.is_null()),
+        Filter::IsNull(field) => object.field(field).is_none_or(|v| v.is_null()),
         Filter::And(parts) => parts.iter().all(|p| matches(p, object)),
         Filter::Or(parts) => parts.iter().any(|p| matches(p, object)),
         Filter::Not(inner) => !matches(inner, object),
     }
-}
-
-fn lookup<'a>(object: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(object, |v, key| v.get(key))
 }
 
 fn compare(actual: &Value, op: CmpOp, expected: &FilterValue) -> bool {

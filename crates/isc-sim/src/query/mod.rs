@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use isc_wire::filter::Filter;
 
+pub use eval::Fields;
 pub use parse::{FilterParseError, parse_sorters};
 
 /// Parsing and evaluation of [`Filter`], which the wire crate leaves to the tenant.
@@ -22,6 +23,10 @@ pub trait FilterExt: Sized {
     /// Evaluates the filter against a JSON object, looking fields up by dotted path. String
     /// comparisons are case-insensitive, as the API's mostly are.
     fn matches(&self, object: &Value) -> bool;
+
+    /// Evaluates the filter against any object that hands out its fields (no JSON view of
+    /// the whole object needed).
+    fn matches_fields<F: Fields + ?Sized>(&self, object: &F) -> bool;
 }
 
 impl FilterExt for Filter {
@@ -30,6 +35,10 @@ impl FilterExt for Filter {
     }
 
     fn matches(&self, object: &Value) -> bool {
+        eval::matches(self, object)
+    }
+
+    fn matches_fields<F: Fields + ?Sized>(&self, object: &F) -> bool {
         eval::matches(self, object)
     }
 }

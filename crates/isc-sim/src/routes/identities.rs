@@ -1,14 +1,18 @@
 //! Identity operations (`/v2024/identities...`).
 
+use std::borrow::Cow;
+use std::collections::HashSet;
+
 use http::StatusCode;
 use http::header::RETRY_AFTER;
 use serde_json::{Value, json};
 
-use crate::state::{NewTask, State};
+use crate::query::{Fields, FilterExt};
+use crate::state::{NewTask, SimIdentity, State};
 use crate::tasks::TaskEffect;
 use isc_wire::filter::{CmpOp, FilterOp};
 use isc_wire::models::{
-    IdentitySyncJob, IdentitySyncPayload, ProcessIdentitiesRequest, TaskResultResponse,
+    Identity, IdentitySyncJob, IdentitySyncPayload, ProcessIdentitiesRequest, TaskResultResponse,
 };
 
 use super::{
@@ -51,15 +55,55 @@ pub(super) fn list(state: &mut State, req: &Req, _: &mut Notes) -> HandlerResult
         ],
     )?;
     let sorters = sorters(req, &["name", "alias", "cloudStatus"])?;
-    let items = state
+    // The filter reads only the fields it names: no JSON view, no copy of every identity,
+    // page after page of a large tenant. Only the page's identities are serialized.
+    let matched: Vec<&SimIdentity> = state
         .tenant
         .identities
         .iter()
         .filter(|i| i.correlated || !correlated_only)
-        .map(|i| (i.view(), i.identity.clone()))
+        .filter(|i| {
+            filter
+                .as_ref()
+                .is_none_or(|f| f.matches_fields(&IdentityFields(i)))
+        })
         .collect();
-    let (page, total) = select(items, filter.as_ref(), &sorters, paging);
+    if sorters.is_empty() {
+        let page: Vec<&Identity> = matched
+            .iter()
+            .skip(paging.offset)
+            .take(paging.limit)
+            .map(|i| &i.identity)
+            .collect();
+        return Ok(list_reply(&page, matched.len(), paging));
+    }
+    let items = matched.iter().map(|i| (i.view(), &i.identity)).collect();
+    let (page, total) = select(items, None, &sorters, paging);
     Ok(list_reply(&page, total, paging))
+}
+
+/// The fields `GET /identities` filters on, read straight from a stored identity (the same
+/// values as [`SimIdentity::view`]).
+struct IdentityFields<'a>(&'a SimIdentity);
+
+impl Fields for IdentityFields<'_> {
+    fn field(&self, path: &str) -> Option<Cow<'_, Value>> {
+        let i = self.0;
+        let value = match path {
+            "id" => json!(i.id()),
+            "name" => json!(i.identity.name),
+            "alias" => json!(i.identity.alias),
+            "firstname" => json!(i.attribute_str("firstname")),
+            "lastname" => json!(i.attribute_str("lastname")),
+            "email" => json!(i.identity.email_address),
+            "cloudStatus" => json!(i.identity.identity_status),
+            "processingState" => json!(i.identity.processing_state),
+            "correlated" => json!(i.correlated),
+            "protected" => json!(false),
+            _ => return None,
+        };
+        Some(Cow::Owned(value))
+    }
 }
 
 /// `GET /identities/{id}` (user context only).
@@ -92,10 +136,11 @@ pub(super) fn process(state: &mut State, req: &Req, _: &mut Notes) -> HandlerRes
             ids.len()
         )));
     }
+    let known: HashSet<&str> = state.tenant.identities.iter().map(|i| i.id()).collect();
     let unknown: Vec<&str> = ids
         .iter()
-        .filter(|id| state.tenant.identity(id).is_none())
         .map(String::as_str)
+        .filter(|id| !known.contains(id))
         .collect();
     if !unknown.is_empty() {
         return Err(Reply::bad_request(format!(

@@ -434,6 +434,33 @@ async fn a_server_ignoring_offset_ends_the_listing_with_an_error() {
 }
 
 #[tokio::test]
+async fn a_full_page_that_reaches_the_total_count_ends_the_listing() {
+    let page: Vec<String> = (0..250)
+        .map(|i| format!(r#"{{"id":"p{i}","name":"n{i}","authoritativeSource":{{}}}}"#))
+        .collect();
+    let mut answer = json_answer(&format!("[{}]", page.join(",")));
+    answer
+        .headers
+        .push(("X-Total-Count".to_string(), "250".to_string()));
+    let (url, received) = serve_recording(valid_token(), answer).await;
+    let client = fuzz_client(&url);
+    let list = client
+        .list_all_identity_profiles_lenient(&ListParams::default())
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 250);
+    let api_calls: Vec<String> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|h| !h.contains("/oauth/token"))
+        .cloned()
+        .collect();
+    assert_eq!(api_calls.len(), 1, "no second call for an empty page");
+    assert!(api_calls[0].contains("count=true"), "{}", api_calls[0]);
+}
+
+#[tokio::test]
 async fn task_lists_send_the_documented_parameters() {
     let (url, received) = serve_recording(valid_token(), json_answer("[]")).await;
     let client = fuzz_client(&url);

@@ -1,5 +1,7 @@
 //! Following `offset` across pages, with bounds: at most [`MAX_LIST_PAGES`] pages, and a page
 //! that repeats the previous one (a server ignoring `offset`) ends the listing with an error.
+//! A listing stops at the first page's `X-Total-Count` or at a short page, whichever comes
+//! first, so N objects cost ⌈N/250⌉ calls.
 //! Pages are decoded element by element, strictly ([`TenantClient::list_all`]) or leniently
 //! ([`LenientList`]: one malformed object does not hide the others).
 
@@ -49,18 +51,25 @@ impl MalformedObject {
 }
 
 /// Decodes each element on its own.
+#[cfg(test)]
 pub(crate) fn decode_lenient<T: DeserializeOwned>(values: Vec<Value>) -> LenientList<T> {
     let mut list = LenientList {
         items: Vec::with_capacity(values.len()),
         malformed: Vec::new(),
     };
+    decode_lenient_into(values, &mut list);
+    list
+}
+
+/// Decodes each element of one page on its own, adding it to `list`.
+fn decode_lenient_into<T: DeserializeOwned>(values: Vec<Value>, list: &mut LenientList<T>) {
+    list.items.reserve(values.len());
     for value in values {
         match T::deserialize(&value) {
             Ok(item) => list.items.push(item),
             Err(e) => list.malformed.push(MalformedObject::of(&value, &e)),
         }
     }
-    list
 }
 
 /// What identifies a page's content: each element's `id`, or its whole text when it has none.
@@ -94,33 +103,44 @@ impl TenantClient {
         })
     }
 
-    /// Every element across pages, as raw JSON values, within the bounds of this module.
-    pub(super) async fn list_all_values<F>(
+    /// Hands every page to `visit`, in order, within the bounds of this module; only one page
+    /// is held at a time.
+    ///
+    /// The first page asks for `X-Total-Count`, so a listing of N objects costs ⌈N/page⌉ calls
+    /// (one for none), even when N is a multiple of the page size: it ends when the count is
+    /// reached, on a short page, or on an empty one. A server that sends no count ends on the
+    /// short page.
+    pub(super) async fn for_each_page<F, V>(
         &self,
         params: &ListParams,
         make: F,
-    ) -> Result<Vec<Value>, IscError>
+        mut visit: V,
+    ) -> Result<(), IscError>
     where
         F: Fn(&ListParams) -> ApiRequest,
+        V: FnMut(Vec<Value>),
     {
         let limit = params
             .limit
             .unwrap_or(MAX_PAGE_SIZE)
             .clamp(1, MAX_PAGE_SIZE);
-        let mut out = Vec::new();
         let mut offset = params.offset.unwrap_or(0);
+        let mut total: Option<u64> = None;
         let mut previous: Option<Vec<String>> = None;
-        for _ in 0..MAX_LIST_PAGES {
+        for page_number in 0..MAX_LIST_PAGES {
             let page_params = ListParams {
                 limit: Some(limit),
                 offset: Some(offset),
-                count: false,
+                count: page_number == 0,
                 ..params.clone()
             };
             let req = make(&page_params);
-            let page = self.list_page_values(&req).await?.items;
-            let n = page.len();
-            let fingerprint = page_fingerprint(&page);
+            let page = self.list_page_values(&req).await?;
+            if page_number == 0 {
+                total = page.total;
+            }
+            let n = page.items.len();
+            let fingerprint = page_fingerprint(&page.items);
             if n > 0 && previous.as_ref() == Some(&fingerprint) {
                 return Err(paging_error(
                     &req,
@@ -129,9 +149,10 @@ impl TenantClient {
                     ),
                 ));
             }
-            out.extend(page);
-            if n < limit as usize {
-                return Ok(out);
+            visit(page.items);
+            let seen = u64::from(offset) + n as u64;
+            if n < limit as usize || total.is_some_and(|total| seen >= total) {
+                return Ok(());
             }
             previous = Some(fingerprint);
             offset = offset.saturating_add(limit);
@@ -143,8 +164,8 @@ impl TenantClient {
         ))
     }
 
-    /// Follows `offset` until a short page, so callers see every record exactly once; any
-    /// malformed element fails the listing.
+    /// Follows `offset` to the end of the listing ([`TenantClient::for_each_page`]), so callers
+    /// see every record exactly once; any malformed element fails the listing.
     pub(super) async fn list_all<T, F>(
         &self,
         params: &ListParams,
@@ -155,15 +176,15 @@ impl TenantClient {
         F: Fn(&ListParams) -> ApiRequest,
     {
         let req = make(params);
-        let values = self.list_all_values(params, make).await?;
-        let list = decode_lenient::<T>(values);
+        let list = self.list_all_lenient::<T, F>(params, make).await?;
         match list.malformed.into_iter().next() {
             None => Ok(list.items),
             Some(bad) => Err(paging_error(&req, bad.error)),
         }
     }
 
-    /// Like [`TenantClient::list_all`], but a malformed element is reported, not fatal.
+    /// Like [`TenantClient::list_all`], but a malformed element is reported, not fatal. Each
+    /// page is decoded as it arrives.
     pub(super) async fn list_all_lenient<T, F>(
         &self,
         params: &ListParams,
@@ -173,7 +194,13 @@ impl TenantClient {
         T: DeserializeOwned,
         F: Fn(&ListParams) -> ApiRequest,
     {
-        Ok(decode_lenient(self.list_all_values(params, make).await?))
+        let mut list = LenientList {
+            items: Vec::new(),
+            malformed: Vec::new(),
+        };
+        self.for_each_page(params, make, |page| decode_lenient_into(page, &mut list))
+            .await?;
+        Ok(list)
     }
 }
 

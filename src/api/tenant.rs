@@ -42,6 +42,10 @@ pub struct TenantSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 65536))]
     pub ca_bundle: Option<String>,
+    /// How new identity profiles are created on this tenant (omit for the defaults: import in
+    /// batches of 50).
+    #[serde(default)]
+    pub creation: CreationSpec,
 }
 
 fn default_resync_seconds() -> u32 {
@@ -93,6 +97,51 @@ fn default_requests() -> u32 {
 
 fn default_window() -> u32 {
     10
+}
+
+/// How the operator creates identity profiles that do not exist yet.
+///
+/// New profiles that are ready at the same time form a wave: one fresh list of the tenant's
+/// profiles proves which names are free (compared case-insensitively), then the wave is created
+/// with `Import` (a few calls for many profiles) or `Individual` (one call per profile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreationSpec {
+    /// `Import` (default): `POST /v2024/identity-profiles/import`, `importBatchSize` profiles per
+    /// call; needs a credential with user context (a personal access token) and falls back to
+    /// `Individual` when the tenant answers 403. `Individual`: one
+    /// `POST /v2024/identity-profiles` per profile.
+    #[serde(default)]
+    pub method: CreationMethod,
+    /// Profiles per import call (1 to 250).
+    #[serde(default = "default_import_batch_size")]
+    #[schemars(range(min = 1, max = 250))]
+    pub import_batch_size: u32,
+}
+
+impl Default for CreationSpec {
+    fn default() -> Self {
+        CreationSpec {
+            method: CreationMethod::default(),
+            import_batch_size: default_import_batch_size(),
+        }
+    }
+}
+
+fn default_import_batch_size() -> u32 {
+    50
+}
+
+/// How new identity profiles are sent to the tenant.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub enum CreationMethod {
+    /// In batches through `POST /v2024/identity-profiles/import`.
+    #[default]
+    Import,
+    /// One `POST /v2024/identity-profiles` per profile.
+    Individual,
 }
 
 /// Observed state of a `Tenant`.

@@ -67,6 +67,26 @@ pub enum ReconcileError {
     /// `deletionPolicy: Delete` cannot run because the Tenant or its Secret is gone.
     #[error("{0}")]
     DeletionBlocked(String),
+    /// The tenant's import answered an error for this profile (nothing was created); like a
+    /// refused write, it is recorded in `status.lastRefusal` and not sent again blindly.
+    #[error("the tenant refused to import the profile: {key}: {text}")]
+    ImportRefused {
+        /// The tenant's message key, e.g. `UNKNOWN_REFERENCE_RESOLVER`.
+        key: String,
+        /// The tenant's message text.
+        text: String,
+    },
+    /// The creation wave this profile joined ended without an answer for it (the list or the
+    /// create call failed, the wave was cancelled, or the import result did not mention it).
+    /// The `pendingCreate` marker stays: the next attempt's fresh list decides.
+    #[error("creating the profile did not finish: {0}")]
+    WaveFailed(String),
+    /// The tenant holds several profiles with the object's name (names should be unique,
+    /// case-insensitively): the operator never picks one silently.
+    #[error(
+        "the tenant holds more than one identity profile named {0}; remove or rename the extra ones in the tenant"
+    )]
+    DuplicateTenantProfiles(String),
     /// The Kubernetes API failed.
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
@@ -86,6 +106,7 @@ pub fn is_tenant_refusal(error: &ReconcileError) -> bool {
         ReconcileError::Tenant(IscError::Api { status, .. }) => {
             (400..500).contains(status) && !matches!(status, 401 | 403 | 404 | 409 | 429)
         }
+        ReconcileError::ImportRefused { .. } => true,
         _ => false,
     }
 }
@@ -138,6 +159,9 @@ impl ReconcileError {
             ReconcileError::RefusedBefore { .. } => reason::TENANT_REJECTED,
             ReconcileError::MalformedTenantObject(_) => reason::MALFORMED_TENANT_OBJECT,
             ReconcileError::DeletionBlocked(_) => reason::DELETION_BLOCKED,
+            ReconcileError::ImportRefused { .. } => reason::TENANT_REJECTED,
+            ReconcileError::WaveFailed(_) => reason::TENANT_UNAVAILABLE,
+            ReconcileError::DuplicateTenantProfiles(_) => reason::CONFLICT,
         }
     }
 
@@ -158,12 +182,14 @@ impl ReconcileError {
         match self {
             ReconcileError::InvalidSpec(_)
             | ReconcileError::TenantTaskFailed(_)
-            | ReconcileError::DeletionBlocked(_) => Requeue::AfterChange,
+            | ReconcileError::DeletionBlocked(_)
+            | ReconcileError::ImportRefused { .. } => Requeue::AfterChange,
             // Cheap (no tenant call): looks again soon, so a loser takes over once the owner
             // is gone.
             ReconcileError::Conflict(_) => Requeue::After(CONFLICT_RECHECK),
             ReconcileError::RefusedBefore { wait, .. } => Requeue::After(*wait),
-            ReconcileError::MalformedTenantObject(_) => Requeue::Backoff,
+            ReconcileError::MalformedTenantObject(_)
+            | ReconcileError::DuplicateTenantProfiles(_) => Requeue::Backoff,
             ReconcileError::TenantNotFound(_)
             | ReconcileError::SecretNotFound(_)
             | ReconcileError::SecretKeyMissing { .. } => Requeue::Backoff,
@@ -181,7 +207,7 @@ impl ReconcileError {
             ReconcileError::Policy(_) => Requeue::AfterChange,
             ReconcileError::Kube(_) => Requeue::Backoff,
             ReconcileError::Waiting(_) => Requeue::After(Duration::from_secs(1)),
-            ReconcileError::Panicked => Requeue::Backoff,
+            ReconcileError::Panicked | ReconcileError::WaveFailed(_) => Requeue::Backoff,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Apply: the tenant writes of one reconcile under `managementPolicy: Manage`.
 //!
-//! - Create: the `pendingCreate` marker is written to status first (write-ahead), so a crash
-//!   between the POST and the final status write is resolved by a lookup, never a second POST.
+//! - Create: the `pendingCreate` marker is written to status first (write-ahead), then the
+//!   profile joins the tenant's creation wave (`wave`), whose one fresh list decides whether the
+//!   name exists (adopted) or is created (import or POST). A crash or a cancelled wave leaves
+//!   the marker: the next attempt's wave looks the name up again, never creating it twice.
 //! - Patch: planned again against a fresh GET (the shared list may be up to half a resync old),
 //!   then sent step by step; the source step before the attribute-config step.
 //! - `refreshPolicy: OnChange`: identities are processed once per generation the operator wrote;
@@ -29,6 +31,7 @@ use super::diff::{ProfilePlan, ValidProfile};
 use super::observe::Observation;
 use super::refusal::{self, operation};
 use super::status::changed_generation;
+use super::wave::WaveOutcome;
 
 /// What a reconcile did; after an error, what it did before the error. The status is computed
 /// from it (see `status.rs`).
@@ -77,38 +80,46 @@ pub(super) async fn apply(
             return Err(held);
         }
     }
-    match plan {
+    let plan = match plan {
         ProfilePlan::Create(body) => {
             write_pending_create_marker(stored, &desired.desired().name).await?;
-            let created = match tenant.client.create_identity_profile(&body).await {
-                Ok(created) => created,
-                Err(e) => {
-                    let error = ReconcileError::from(e);
-                    // Refused: nothing was created, the marker is obsolete.
+            match tenant.waves.create(&tenant, *body).await {
+                Ok(WaveOutcome::Created(created)) => {
+                    outcome.created = true;
+                    outcome.wrote_changes = true;
+                    current = Some(created);
+                    ProfilePlan::Nothing
+                }
+                Ok(WaveOutcome::Exists(found)) => {
+                    // The wave's fresh list holds it: taken over, then made to match.
+                    outcome.adopted = true;
+                    let plan = desired.plan(Some(&found));
+                    current = Some(found);
+                    plan
+                }
+                Err(error) => {
+                    // Refused: nothing was created, the marker is obsolete. Otherwise it stays
+                    // and the next attempt's fresh list decides.
                     outcome.create_resolved =
                         is_refused(obj, stored, &tenant, operation::CREATE, &error, outcome);
                     return Err(error);
                 }
-            };
-            tenant.profiles.upsert(&created).await;
-            outcome.created = true;
-            outcome.wrote_changes = true;
-            current = Some(created);
+            }
         }
-        ProfilePlan::Patch(_) => {
-            let id = current
-                .as_ref()
-                .and_then(|p| p.id.clone())
-                .ok_or_else(|| ReconcileError::InvalidSpec("tenant profile has no id".into()))?;
-            current = match patch(desired, &tenant, &id, outcome).await {
-                Ok(patched) => Some(patched),
-                Err(error) => {
-                    is_refused(obj, stored, &tenant, operation::PATCH, &error, outcome);
-                    return Err(error);
-                }
-            };
-        }
-        ProfilePlan::Nothing => {}
+        plan => plan,
+    };
+    if let ProfilePlan::Patch(_) = plan {
+        let id = current
+            .as_ref()
+            .and_then(|p| p.id.clone())
+            .ok_or_else(|| ReconcileError::InvalidSpec("tenant profile has no id".into()))?;
+        current = match patch(desired, &tenant, &id, outcome).await {
+            Ok(patched) => Some(patched),
+            Err(error) => {
+                is_refused(obj, stored, &tenant, operation::PATCH, &error, outcome);
+                return Err(error);
+            }
+        };
     }
     outcome.create_resolved = true;
     outcome.tenant_profile = current;

@@ -1,8 +1,9 @@
 //! Dereference: everything the plan needs, read but never written. The Tenant and its Secret
 //! (through the tenant pool) and the tenant profile itself, from the tenant's shared profile
-//! list when that can be trusted, else fresh. Names are matched the way the tenant matches them
-//! (case-insensitively); a tenant profile that maps to this object but cannot be decoded stops
-//! this object only ([`ReconcileError::MalformedTenantObject`]).
+//! list (a missing profile is proven missing by the creation wave's fresh list, not here).
+//! Names are matched the way the tenant matches them (case-insensitively); a tenant profile
+//! that maps to this object but cannot be decoded stops this object only
+//! ([`ReconcileError::MalformedTenantObject`]), and so do several with its name.
 
 use std::sync::Arc;
 
@@ -27,37 +28,29 @@ pub(super) struct Observation {
     pub adopted: bool,
 }
 
-/// Resolves the Tenant and finds the tenant profile: by the recorded `id`, else by name.
+/// Resolves the Tenant and finds the tenant profile: by the recorded `id`, else by name, in
+/// the tenant's shared list (a recorded id missing from it is asked for directly).
 ///
-/// After an interrupted create (`create_pending`) the shared list is not trusted: the tenant is
-/// asked by name. When the profile seems missing and the caller may create it (`may_create`),
-/// the name is looked up fresh once more, so a profile made since the list was read is adopted
-/// rather than created twice.
+/// A profile that seems missing is not looked up again here, whatever the object's state: a
+/// missing profile plans a create, and the creation wave's one fresh list (see `wave`) decides
+/// whether it exists after all (then it is adopted). So an interrupted create (`pendingCreate`)
+/// and a new object are handled alike, and no object lists on its own. `_create_pending` and
+/// `_may_create` no longer change the lookup.
 pub(super) async fn observe(
     obj: &IdentityProfile,
     ctx: &Context,
     recorded_id: Option<&str>,
-    create_pending: bool,
-    may_create: bool,
+    _create_pending: bool,
+    _may_create: bool,
 ) -> Result<Observation, ReconcileError> {
     let namespace = obj.namespace().unwrap_or_default();
     let (_tenant, handle) = ctx
         .tenants
         .resolve(&ctx.client, &namespace, &obj.spec.tenant_ref.name)
         .await?;
-    let name = &obj.spec.name;
-    let mut found = if create_pending {
-        find_fresh(&handle, recorded_id, name).await?
-    } else {
-        find_in_shared_list(&handle, recorded_id, name).await?
-    };
-    let mut adopted = found.is_some() && recorded_id.is_none();
-    if found.is_none() && may_create && !create_pending {
-        found = find_fresh(&handle, None, name).await?;
-        adopted = found.is_some();
-    }
+    let found = find_in_shared_list(&handle, recorded_id, &obj.spec.name).await?;
     Ok(Observation {
-        adopted,
+        adopted: found.is_some() && recorded_id.is_none(),
         tenant: handle,
         tenant_profile: found,
     })
@@ -80,22 +73,33 @@ async fn find_in_shared_list(
         // Not in the shared list (created since, or deleted in the tenant): ask directly.
         return get_by_id(handle, id).await;
     }
-    pick(&profiles, None, name).map_err(ReconcileError::MalformedTenantObject)
+    pick(&profiles, None, name)
 }
 
-/// The profile with this id, else the one with this name (as the tenant compares names); the
-/// problem when the one that maps to the object could not be decoded.
+/// The profile with this id, else the one with this name (as the tenant compares names); an
+/// error when the one that maps to the object could not be decoded, or when several have the
+/// name (never a silent pick).
 fn pick(
     profiles: &TenantProfiles,
     id: Option<&str>,
     name: &str,
-) -> Result<Option<TenantProfile>, String> {
-    let by_id = id.and_then(|id| profiles.by_id(id));
-    if let Some(p) = by_id.or_else(|| profiles.named(name).into_iter().next()) {
+) -> Result<Option<TenantProfile>, ReconcileError> {
+    if let Some(p) = id.and_then(|id| profiles.by_id(id)) {
         return Ok(Some(TenantProfile::clone(p)));
     }
-    match check_malformed(&profiles, id, name) {
-        Some(problem) => Err(problem),
+    match profiles.named(name).as_slice() {
+        [one] => return Ok(Some(TenantProfile::clone(one))),
+        [] => {}
+        many => {
+            let ids: Vec<&str> = many.iter().filter_map(|p| p.id.as_deref()).collect();
+            return Err(ReconcileError::DuplicateTenantProfiles(format!(
+                "{name:?} (ids {})",
+                ids.join(", ")
+            )));
+        }
+    }
+    match check_malformed(profiles, id, name) {
+        Some(problem) => Err(ReconcileError::MalformedTenantObject(problem)),
         None => Ok(None),
     }
 }
@@ -106,7 +110,7 @@ fn check_malformed(profiles: &TenantProfiles, id: Option<&str>, name: &str) -> O
 }
 
 /// Straight from the tenant: a list filtered by name, then (if an id is recorded but the name
-/// changed) a GET by id.
+/// changed) a GET by id. For deletion of an object whose create was interrupted.
 pub(super) async fn find_fresh(
     handle: &TenantHandle,
     id: Option<&str>,
@@ -118,7 +122,7 @@ pub(super) async fn find_fresh(
         ..Default::default()
     };
     let found = list_profiles(&handle.client, &params).await?;
-    if let Some(p) = pick(&found, id, name).map_err(ReconcileError::MalformedTenantObject)? {
+    if let Some(p) = pick(&found, id, name)? {
         return Ok(Some(p));
     }
     match id {

@@ -583,6 +583,9 @@ async fn malformed_requests_are_rejected_naming_the_field() {
             "spec.identities.filter[0]",
         ),
         ("negative-ttl", format!("  action: ProcessIdentities\n{ids}  ttlSecondsAfterFinished: -1\n"), "spec.ttlSecondsAfterFinished"),
+        ("zero-max-identities", format!("  action: ProcessIdentities\n{ids}  maxIdentities: 0\n"), "spec.maxIdentities"),
+        ("max-identities-on-profile", "  action: ProcessProfile\n  profile:\n    id: p1\n  maxIdentities: 10\n".into(), "spec.maxIdentities"),
+        ("max-identities-raising-sync", format!("  action: SynchronizeAttributes\n{ids}  maxIdentities: 251\n"), "spec.maxIdentities"),
     ];
     for (name, spec, field) in &cases {
         let out = env.try_apply(&request_yaml(name, spec)).await;

@@ -148,8 +148,13 @@ fn record_lookup(s: &mut Submission, answer: Result<TaskMatch, IscError>) -> Opt
                 s.message = Some(format!("{found}; following it"));
             } else {
                 record_task(s, &id, &task);
-                let ended = s.message.take().unwrap_or_default();
-                s.message = Some(format!("{found}: {ended}"));
+                s.message = Some(match s.message.take() {
+                    Some(ended) => format!("{found}: {ended}"),
+                    None => format!(
+                        "{found}: it ended with {}",
+                        task.completion_status.clone().unwrap_or_default()
+                    ),
+                });
             }
             Some(found)
         }

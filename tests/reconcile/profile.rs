@@ -7,6 +7,7 @@ mod errors;
 mod lifecycle;
 mod ownership;
 mod refusals;
+mod waves;
 
 use std::sync::Arc;
 

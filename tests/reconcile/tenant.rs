@@ -258,6 +258,6 @@ async fn a_recreated_tenant_gets_a_new_client() {
         .filter(|e| e.method == "POST" && e.operation_id.as_deref() != Some("token"))
         .map(|e| e.path)
         .collect();
-    assert_eq!(writes, ["/v2024/identity-profiles"]);
+    assert_eq!(writes, ["/v2024/identity-profiles/import"]);
     second.shutdown().await;
 }

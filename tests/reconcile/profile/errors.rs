@@ -12,6 +12,7 @@ use isc_operator::controller::error_policy;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::Action;
 
+use super::waves::individual_creates;
 use super::{admin, condition, condition_state, reconcile};
 use crate::env::{CLIENT_ID, NAMESPACE, TestEnv, manifest, profile as profile_manifest};
 
@@ -55,6 +56,7 @@ async fn an_invalid_spec_is_reported_without_any_tenant_call() {
 #[tokio::test]
 async fn a_tenant_refusal_is_tenant_rejected_and_waits_for_a_change() {
     let mut env = TestEnv::new().await;
+    individual_creates(&mut env);
     admin(&env)
         .add_fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "status": 400}))
         .await;
@@ -85,9 +87,11 @@ async fn rate_limiting_is_reported_and_its_retry_after_honoured() {
 #[tokio::test]
 async fn a_server_error_is_tenant_unavailable_and_backs_off() {
     let mut env = TestEnv::new().await;
-    // A POST is never retried by the client (its outcome would be unknown).
+    // An import is never retried by the client (its outcome would be unknown).
     admin(&env)
-        .add_fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "status": 503}))
+        .add_fault(
+            json!({"method": "POST", "path": "/v2024/identity-profiles/import", "status": 503}),
+        )
         .await;
     env.put_profile(&profile_manifest("down", "Down", ""));
     let error = fails_with(&mut env, "down", "TenantUnavailable").await;
@@ -97,15 +101,14 @@ async fn a_server_error_is_tenant_unavailable_and_backs_off() {
         Action::requeue(Duration::from_secs(300))
     );
 
-    // The next reconcile finds no profile by name (the marker asks the tenant directly) and
-    // creates it once.
+    // The next reconcile's wave lists the tenant, finds no profile by name and creates it once.
     env.clear_calls().await;
     reconcile(&mut env, "down")
         .await
         .expect("reconcile succeeds");
     assert_eq!(
         env.tenant_writes().await,
-        vec!["POST /v2024/identity-profiles"]
+        vec!["POST /v2024/identity-profiles/import"]
     );
     let status = env.profile("down").status.unwrap();
     assert!(
@@ -186,6 +189,6 @@ async fn a_second_object_for_the_same_tenant_profile_is_a_conflict() {
         .expect("reconcile succeeds");
     assert_eq!(
         env.tenant_writes().await,
-        vec!["POST /v2024/identity-profiles"]
+        vec!["POST /v2024/identity-profiles/import"]
     );
 }

@@ -32,16 +32,20 @@ async fn a_new_profile_is_created_once() {
         .await
         .expect("reconcile succeeds");
     let writes = env.tenant_writes().await;
-    assert_eq!(writes, vec!["POST /v2024/identity-profiles"], "{writes:?}");
+    assert_eq!(
+        writes,
+        vec!["POST /v2024/identity-profiles/import"],
+        "{writes:?}"
+    );
     let journal = env.journal().await;
-    let post = journal.iter().position(|e| {
-        e.method == "POST" && e.operation_id.as_deref() == Some("createIdentityProfile")
+    let import = journal.iter().position(|e| {
+        e.method == "POST" && e.operation_id.as_deref() == Some("importIdentityProfiles")
     });
-    assert!(
-        journal[..post.expect("a create")]
-            .iter()
-            .any(|e| e.method == "GET" && e.query.contains_key("filters")),
-        "a fresh lookup by name right before the create: {journal:?}"
+    let import = import.expect("a create through import");
+    assert_eq!(
+        journal[import - 1].operation_id.as_deref(),
+        Some("listIdentityProfiles"),
+        "the wave's fresh list right before the create: {journal:?}"
     );
 
     let stored = env.profile("employees");

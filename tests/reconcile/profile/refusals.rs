@@ -10,11 +10,13 @@ use serde_json::json;
 use isc_operator::api::identity_profile::PendingProcessing;
 use isc_operator::controller::error::{ReconcileError, Requeue};
 
+use super::waves::individual_creates;
 use super::{admin, condition, condition_state, edit_spec, put_tenant_profile, reconcile};
 use super::{create_ready, tenant_profiles, tenant_write_bodies};
 use crate::env::{TestEnv, profile as profile_manifest};
 
 const POST_PROFILES: &str = "POST /v2024/identity-profiles";
+const IMPORT_PROFILES: &str = "POST /v2024/identity-profiles/import";
 
 /// Moves the recorded refusal's retry time into the past (as if a resync interval passed).
 fn resync_passed(env: &mut TestEnv, name: &str) {
@@ -30,6 +32,7 @@ fn resync_passed(env: &mut TestEnv, name: &str) {
 #[tokio::test]
 async fn a_refused_create_is_sent_once_per_resync_interval() {
     let mut env = TestEnv::new().await;
+    individual_creates(&mut env);
     admin(&env)
         .add_fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "status": 400, "count": 100}))
         .await;
@@ -156,7 +159,7 @@ async fn a_malformed_tenant_profile_stops_only_the_object_that_maps_to_it() {
     env.put_profile(&profile_manifest("fine", "Fine", ""));
 
     reconcile(&mut env, "fine").await.expect("others carry on");
-    assert_eq!(env.tenant_writes().await, vec![POST_PROFILES]);
+    assert_eq!(env.tenant_writes().await, vec![IMPORT_PROFILES]);
 
     env.clear_calls().await;
     let error = reconcile(&mut env, "broken").await.expect_err("malformed");
@@ -257,6 +260,7 @@ async fn an_on_change_marker_found_at_start_is_never_sent_again() {
 #[tokio::test]
 async fn a_stale_reconcile_right_after_a_retry_sends_nothing() {
     let mut env = TestEnv::new().await;
+    individual_creates(&mut env);
     admin(&env)
         .add_fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "status": 400, "count": 100}))
         .await;

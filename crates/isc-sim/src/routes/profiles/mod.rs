@@ -10,6 +10,9 @@
 //! - A PATCH or import that really changes `authoritativeSource` or `identityAttributeConfig`
 //!   sets `identityRefreshRequired`; processing the profile clears it when the task completes.
 //! - `modified` changes only when the stored profile changed.
+//! - Import matches by id, else by name (case-insensitively), answers per object and never
+//!   leaves two profiles with one name; what the official documents leave open about it, and
+//!   what the simulator chose, is listed in the `transfer` module.
 
 mod processing;
 mod transfer;

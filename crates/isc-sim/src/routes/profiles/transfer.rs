@@ -1,4 +1,31 @@
 //! Export and import of identity profiles as sp-config objects.
+//!
+//! # What the official documents leave open about import, and what the simulator does
+//!
+//! The v2024 document gives import's shapes only: the body is an array of
+//! `IdentityProfileExportedObject`, the 200 answer an `ObjectImportResult` (`infos`, `warnings`,
+//! `errors` of `SpConfigMessage {key, text, details}`, and `importedObjects` of
+//! `ImportObject {type, id, name}`), user context required. It does not say:
+//!
+//! - **how an object is matched to an existing profile.** The simulator matches by `id`
+//!   (`object.id`, else `self.id`), else by `name` compared case-insensitively (the tenant's
+//!   uniqueness rule); a match is updated in place and keeps its id, otherwise a profile is
+//!   created with a new id. A case-only difference renames the matched profile.
+//! - **whether a failure is per object or for the whole request.** Per object: each refused
+//!   object gets one `errors` entry and is skipped; the others are imported (partial success).
+//!   Only a body that is not an array of exported objects fails the whole request (400), and
+//!   then nothing is imported.
+//! - **how an error names its object.** `details` holds `index` (the object's position in the
+//!   request, from 0), `type` and, when known, `objectName`.
+//! - **the order of `importedObjects`.** Request order; an `ImportObject` carries no request
+//!   index, so clients map it back by name.
+//! - **two objects with the same name in one request.** The second (case-insensitively) is
+//!   refused with `DUPLICATE_NAME`; import never leaves two profiles with one name, so a
+//!   duplicate in a list is always visible as a bug.
+//! - **atomicity and limits.** Objects are applied in order, one by one (no rollback of
+//!   earlier ones when a later one fails); there is no batch size limit.
+
+use std::collections::HashSet;
 
 use http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -64,6 +91,9 @@ fn import_message(key: &str, text: String, index: usize, name: Option<&str>) -> 
 ///   profile, which keeps its id;
 /// - else a new profile is created with a new id.
 ///
+/// An object whose name an earlier object of the same request already used
+/// (case-insensitively) gets a `DUPLICATE_NAME` error and is skipped.
+///
 /// Updates follow the PATCH rules for `identityRefreshRequired` and `modified`, but may change
 /// `authoritativeSource` and `identityAttributeConfig` together (import is not PATCH). An object
 /// whose authoritative source is unknown gets an `errors` entry with key
@@ -79,7 +109,8 @@ pub(in crate::routes) fn import(state: &mut State, req: &Req, _: &mut Notes) -> 
             "The request body must be a JSON array of IdentityProfileExportedObject",
         ));
     };
-    let mut result = ObjectImportResult::default();
+    // Every element is checked first, so a 400 imports nothing.
+    let mut parsed = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let exported: IdentityProfileExportedObject = serde_json::from_value(item.clone())
             .map_err(|e| {
@@ -87,9 +118,13 @@ pub(in crate::routes) fn import(state: &mut State, req: &Req, _: &mut Notes) -> 
                     "Element {i} is not an IdentityProfileExportedObject: {e}"
                 ))
             })?;
-        let self_ref = exported.self_ref.unwrap_or_default();
         let raw = item.get("object").cloned().unwrap_or(Value::Null);
-        match import_one(state, i, &self_ref, raw) {
+        parsed.push((exported.self_ref.unwrap_or_default(), raw));
+    }
+    let mut result = ObjectImportResult::default();
+    let mut names_seen = HashSet::new();
+    for (i, (self_ref, raw)) in parsed.into_iter().enumerate() {
+        match import_one(state, i, &self_ref, raw, &mut names_seen) {
             Ok(stored) => result.imported_objects.push(ImportObject {
                 kind: Some("IDENTITY_PROFILE".to_string()),
                 id: stored.id.clone(),
@@ -107,6 +142,7 @@ fn import_one(
     i: usize,
     self_ref: &ObjectRef,
     raw: Value,
+    names_seen: &mut HashSet<String>,
 ) -> Result<IdentityProfile, SpConfigMessage> {
     let name = raw
         .get("name")
@@ -115,6 +151,16 @@ fn import_one(
         .map(str::to_string);
     let name = name.as_deref();
     check_importable(state, i, self_ref, &raw, name)?;
+    if let Some(name) = name
+        && !names_seen.insert(name.to_lowercase())
+    {
+        return Err(import_message(
+            "DUPLICATE_NAME",
+            format!("Object {i}: an earlier object of this import is already named '{name}'"),
+            i,
+            Some(name),
+        ));
+    }
     let wanted_id = raw
         .get("id")
         .and_then(Value::as_str)

@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource};
@@ -24,7 +25,7 @@ pub struct Context {
     recorder: Recorder,
     profiles: Store<IdentityProfile>,
     tenant_objects: Store<Tenant>,
-    failures: Mutex<HashMap<String, u32>>,
+    failures: Mutex<Failures>,
     /// Process-wide state of the `ProcessingRequest` controller (attribute-sync spacing, task
     /// polling times).
     pub processing: crate::controller::processing::ProcessingState,
@@ -51,7 +52,7 @@ impl Context {
             metrics,
             profiles,
             tenant_objects: kube::runtime::reflector::store().0,
-            failures: Mutex::new(HashMap::new()),
+            failures: Mutex::new(Failures::default()),
             processing: Default::default(),
             backoff: (Duration::from_millis(500), Duration::from_secs(300)),
         }
@@ -65,7 +66,15 @@ impl Context {
     /// Uses the Tenant controller's watch cache, so a reconcile can see every `Tenant` (for
     /// example, which Tenants point at the same ISC tenant) without an API read.
     pub fn with_tenant_store(mut self, tenants: Store<Tenant>) -> Self {
+        self.tenants.set_tenant_store(tenants.clone());
         self.tenant_objects = tenants;
+        self
+    }
+
+    /// Reads credential Secrets from this watch cache (the Secrets labelled for the operator)
+    /// instead of a GET per reconcile; without it, or on a miss, the Secret is read with a GET.
+    pub fn with_secret_store(mut self, secrets: Store<Secret>) -> Self {
+        self.tenants.set_secret_store(secrets);
         self
     }
 
@@ -117,17 +126,61 @@ impl Context {
     /// Next backoff delay for an object after a transient error (exponential, jittered).
     pub fn next_backoff<K: Resource<DynamicType = ()>>(&self, obj: &K) -> Duration {
         let key = ObjectRef::from_obj(obj).to_string();
-        let mut failures = self.failures.lock().expect("failures lock");
-        let n = failures.entry(key).or_insert(0);
-        *n = n.saturating_add(1);
         let (min, max) = self.backoff;
-        let delay = min.saturating_mul(1u32 << (*n - 1).min(16)).min(max);
+        let mut failures = self.failures.lock().expect("failures lock");
+        // An object that still fails is back within `max` (plus the recheck of errors that
+        // wait for a user change); older counts belong to objects that recovered or are gone.
+        failures.prune_older_than(max.max(FAILURE_MEMORY));
+        let n = failures.record(key);
+        let delay = min.saturating_mul(1u32 << (n - 1).min(16)).min(max);
         crate::controller::tenant_pool::jittered(delay)
     }
 
     /// Resets the backoff of an object after a success.
     pub fn forget_failures<K: Resource<DynamicType = ()>>(&self, obj: &K) {
         let key = ObjectRef::from_obj(obj).to_string();
-        self.failures.lock().expect("failures lock").remove(&key);
+        self.failures
+            .lock()
+            .expect("failures lock")
+            .counts
+            .remove(&key);
+    }
+
+    /// Objects with a failure count (deleted and recovered objects are pruned).
+    pub fn failing_objects(&self) -> usize {
+        self.failures.lock().expect("failures lock").counts.len()
+    }
+}
+
+/// How long a failure count is kept without a new failure: longer than any retry delay, so a
+/// count is only forgotten for an object that stopped failing (or was deleted).
+const FAILURE_MEMORY: Duration = Duration::from_secs(3600);
+
+/// Consecutive failures per object, with the time of the last one.
+#[derive(Default)]
+struct Failures {
+    counts: HashMap<String, (u32, Instant)>,
+    pruned: Option<Instant>,
+}
+
+impl Failures {
+    /// Counts one more failure of `key`; returns the count.
+    fn record(&mut self, key: String) -> u32 {
+        let entry = self.counts.entry(key).or_insert((0, Instant::now()));
+        entry.0 = entry.0.saturating_add(1);
+        entry.1 = Instant::now();
+        entry.0
+    }
+
+    /// Drops counts whose last failure is older than `age` (at most once a minute).
+    fn prune_older_than(&mut self, age: Duration) {
+        if self
+            .pruned
+            .is_some_and(|at| at.elapsed() < Duration::from_secs(60))
+        {
+            return;
+        }
+        self.pruned = Some(Instant::now());
+        self.counts.retain(|_, (_, at)| at.elapsed() < age);
     }
 }

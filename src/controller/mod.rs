@@ -14,7 +14,8 @@
 //! - `Tenant` in [`tenant`] (the credential works);
 //! - shared: [`context`] (clients, tenant pool, Events, backoff), [`error`] (one error type,
 //!   classified into a reason and a retry policy), [`status`] (condition and reason constants,
-//!   the one status-write helper), [`tenant_pool`], [`metrics`].
+//!   the one status-write helper), [`tenant_pool`], [`profile_cache`], [`resync`] (the periodic
+//!   drift sweep, one list per tenant), [`metrics`].
 
 pub mod context;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod processing;
 pub mod profile;
 pub mod profile_cache;
+pub mod resync;
 pub mod status;
 pub mod tenant;
 pub mod tenant_policy;
@@ -30,10 +32,11 @@ pub mod tenant_pool;
 use std::sync::Arc;
 
 use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
-use kube::{Api, Client, Resource, ResourceExt};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource};
 
 use crate::api::{IdentityProfile, ProcessingRequest, Tenant};
 use crate::runtime::health::{HEARTBEAT_INTERVAL, HealthState};
@@ -41,7 +44,8 @@ use context::Context;
 use error::{ReconcileError, Requeue};
 
 /// How long an object whose error needs a user change waits before being looked at again
-/// (Tenants and Secrets are not all watched, so a fix there is picked up by this).
+/// (a fix in a Secret is not an event for the object; the resync sweep also retries objects
+/// that are not Ready).
 const AFTER_CHANGE_RECHECK: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Runs one reconcile so that a panic in it (a bug) becomes [`ReconcileError::Panicked`] for
@@ -114,10 +118,11 @@ impl Settings {
     }
 }
 
-/// Runs the Tenant, IdentityProfile and ProcessingRequest controllers until `shutdown` resolves
-/// (a graceful stop: in-flight reconciles finish; dropping the future cancels them instead);
-/// every Tenant is checked against the settings' policy (where credentials may be sent).
-/// Reports to `health` once every watch cache has synced, and each loop's progress.
+/// Runs the Tenant, IdentityProfile and ProcessingRequest controllers and the resync sweep
+/// ([`resync`]) until `shutdown` resolves (a graceful stop: in-flight reconciles finish;
+/// dropping the future cancels them instead); every Tenant is checked against the settings'
+/// policy (where credentials may be sent). Reports to `health` once every watch cache has
+/// synced, and each loop's progress.
 pub async fn run(
     client: Client,
     settings: Settings,
@@ -131,21 +136,20 @@ pub async fn run(
         tenant_policy: policy,
         max_identities_ceiling,
     } = settings;
-    let tenants: Api<Tenant> = watched(&client, &namespace);
-    let profile_controller = Controller::new(
-        watched::<IdentityProfile>(&client, &namespace),
-        watcher::Config::default().any_semantic(),
-    );
-    let tenant_controller =
-        Controller::new(tenants.clone(), watcher::Config::default().any_semantic());
-    let processing_controller = Controller::new(
-        watched::<ProcessingRequest>(&client, &namespace),
-        watcher::Config::default().any_semantic(),
-    );
+    let shutdown = Box::pin(shutdown).shared();
+    let (profile_store, profile_events) = reflected::<IdentityProfile>(&client, &namespace);
+    let (tenant_store, tenant_events) = reflected::<Tenant>(&client, &namespace);
+    let (processing_store, processing_events) = reflected::<ProcessingRequest>(&client, &namespace);
+    let (secret_store, secret_events) = reflected_secrets(&client, &namespace);
+    let (sweep_trigger, swept) = futures::channel::mpsc::unbounded();
+    let profile_controller =
+        Controller::for_stream(profile_events, profile_store.clone()).reconcile_on(swept);
+    let tenant_controller = Controller::for_stream(tenant_events, tenant_store.clone());
+    let processing_controller = Controller::for_stream(processing_events, processing_store.clone());
     let stores = (
-        profile_controller.store(),
-        tenant_controller.store(),
-        processing_controller.store(),
+        profile_store.clone(),
+        tenant_store.clone(),
+        processing_store,
     );
     let synced = report_synced(
         futures::future::try_join3(
@@ -156,18 +160,13 @@ pub async fn run(
         &health,
     );
     let ctx = Arc::new(
-        Context::new(
-            client.clone(),
-            profile_controller.store(),
-            instance,
-            metrics,
-        )
-        .with_tenant_store(tenant_controller.store())
-        .with_tenant_policy(policy)
-        .with_max_identities_ceiling(max_identities_ceiling),
+        Context::new(client.clone(), profile_store, instance, metrics)
+            .with_tenant_store(tenant_store)
+            .with_secret_store(secret_store)
+            .with_tenant_policy(policy)
+            .with_max_identities_ceiling(max_identities_ceiling),
     );
-    let shutdown = Box::pin(shutdown).shared();
-    let profile_results = with_tenant_trigger(profile_controller, tenants)
+    let profile_results = profile_controller
         .graceful_shutdown_on(shutdown.clone())
         .run(
             |obj, ctx| contained(profile::reconcile(obj, ctx)),
@@ -181,16 +180,24 @@ pub async fn run(
             error_policy,
             Arc::clone(&ctx),
         );
-    let tenant_results = tenant_controller.graceful_shutdown_on(shutdown).run(
-        |obj, ctx| contained(tenant::reconcile(obj, ctx)),
-        error_policy,
-        Arc::clone(&ctx),
-    );
+    let tenant_results = tenant_controller
+        .graceful_shutdown_on(shutdown.clone())
+        .run(
+            |obj, ctx| contained(tenant::reconcile(obj, ctx)),
+            error_policy,
+            Arc::clone(&ctx),
+        );
+    let secrets = secret_events
+        .take_until(shutdown.clone())
+        .for_each(|_| futures::future::ready(()));
+    let sweeps = resync::run_sweeps(Arc::clone(&ctx), sweep_trigger, shutdown);
     futures::join!(
         drain_with_heartbeat(profile_results, "IdentityProfile", &health),
         drain_with_heartbeat(tenant_results, "Tenant", &health),
         drain_with_heartbeat(processing_results, "ProcessingRequest", &health),
         synced,
+        secrets,
+        sweeps,
     );
 }
 
@@ -205,27 +212,76 @@ where
     }
 }
 
-/// The profile controller, re-reconciling a Tenant's profiles when that Tenant changes
-/// (credential, URL, rate limit).
-fn with_tenant_trigger(
-    profiles: Controller<IdentityProfile>,
-    tenants: Api<Tenant>,
-) -> Controller<IdentityProfile> {
-    let store = profiles.store();
-    profiles.watches(
-        tenants,
-        watcher::Config::default(),
-        move |tenant: Tenant| {
-            let ns = tenant.namespace();
-            let name = tenant.name_any();
-            store
-                .state()
-                .into_iter()
-                .filter(|p| p.namespace() == ns && p.spec.tenant_ref.name == name)
-                .map(|p| ObjectRef::from_obj(p.as_ref()))
-                .collect::<Vec<_>>()
-        },
+/// The annotation `kubectl apply` keeps a copy of the whole object in; never read.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Drops what the operator never reads from a watched object before it is cached: the
+/// `managedFields` and the `kubectl apply` copy of the object (together often larger than the
+/// object itself).
+pub fn strip_unread<K: Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+        if annotations.is_empty() {
+            meta.annotations = None;
+        }
+    }
+}
+
+/// A watch cache of `K` (objects stripped by [`strip_unread`]) and the stream of its applied
+/// objects that feeds a controller (which also keeps the cache current).
+fn reflected<K>(
+    client: &Client,
+    namespace: &Option<String>,
+) -> (
+    Store<K>,
+    impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+)
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store();
+    let events = watcher(
+        watched::<K>(client, namespace),
+        watcher::Config::default().any_semantic(),
     )
+    .modify(strip_unread)
+    .reflect(writer)
+    .applied_objects();
+    (store, events)
+}
+
+/// A watch cache of the credential Secrets (only those labelled for the operator), and the
+/// stream that keeps it current (retried with backoff; a failing watch only means GETs).
+fn reflected_secrets(
+    client: &Client,
+    namespace: &Option<String>,
+) -> (
+    Store<Secret>,
+    impl futures::Stream<Item = ()> + Send + 'static,
+) {
+    let (store, writer) = reflector::store();
+    let selector = format!("{}=true", tenant_policy::CREDENTIALS_LABEL);
+    let events = watcher(
+        watched::<Secret>(client, namespace),
+        watcher::Config::default().labels(&selector).any_semantic(),
+    )
+    .modify(strip_unread)
+    .default_backoff()
+    .reflect(writer)
+    .map(|event| {
+        if let Err(error) = event {
+            tracing::warn!(%error, "credential Secret watch failed; Secrets are read with GETs meanwhile");
+        }
+    });
+    (store, events)
 }
 
 /// Marks `health` synced once every store is ready (never, if a controller goes away first).

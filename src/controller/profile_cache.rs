@@ -1,5 +1,6 @@
 //! The tenant's identity profiles from one shared paged list per resync: steady state costs
-//! one list per Tenant per resync, whatever the number of `IdentityProfile` objects.
+//! ⌈N/250⌉ list calls per Tenant per resync (the sweep's), whatever the number of
+//! `IdentityProfile` objects.
 //!
 //! The list is decoded leniently: a tenant profile that does not match the schema is kept
 //! aside as a [`MalformedProfile`], so it stops only the object that maps to it.
@@ -167,32 +168,93 @@ pub async fn list_profiles(
     Ok(TenantProfiles::new(list.items, malformed))
 }
 
-/// The tenant's profiles from one paged list, reused until it is older than half a resync.
+/// A write the operator made while a listing was in flight, replayed onto that listing's
+/// result (which may or may not include it).
+#[derive(Debug, Clone)]
+enum Written {
+    Upserted(Box<IdentityProfile>),
+    Removed(String),
+}
+
+/// The current snapshot and what was written since the running listing started.
+#[derive(Default)]
+struct Snapshot {
+    current: Option<(Instant, Arc<TenantProfiles>)>,
+    /// `Some` while a listing runs: the writes to replay onto its result.
+    written_during_listing: Option<Vec<Written>>,
+}
+
+/// Ends the log of writes when a listing ends, also when it is cancelled or fails.
+struct StopLoggingWrites<'a>(&'a std::sync::Mutex<Snapshot>);
+
+impl Drop for StopLoggingWrites<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut snapshot) = self.0.lock() {
+            snapshot.written_during_listing = None;
+        }
+    }
+}
+
+/// The tenant's profiles from one shared paged list, refreshed by the tenant's resync sweep
+/// ([`crate::controller::resync`]) and reused by every reconcile in between.
+///
+/// Readers never wait for a listing when a snapshot exists: while a refresh runs, [`get`]
+/// serves the previous snapshot, so a user's edit is not held behind a list of thousands of
+/// profiles. Listings themselves are serialized (one at a time per tenant); callers of
+/// [`refresh`] that ask while one runs share the next one.
+///
+/// [`get`]: ProfileListCache::get
+/// [`refresh`]: ProfileListCache::refresh
 pub struct ProfileListCache {
     max_age: Duration,
-    state: tokio::sync::Mutex<Option<(Instant, Arc<TenantProfiles>)>>,
+    snapshot: std::sync::Mutex<Snapshot>,
+    listing: tokio::sync::Mutex<()>,
 }
 
 impl ProfileListCache {
-    /// An empty cache whose lists live for half a resync interval.
-    pub fn new(resync: Duration) -> Self {
+    /// An empty cache whose lists are reused for `max_age` (callers pass at least the resync
+    /// interval, so reconciles between two sweeps never list on their own).
+    pub fn new(max_age: Duration) -> Self {
         ProfileListCache {
-            max_age: resync / 2,
-            state: tokio::sync::Mutex::new(None),
+            max_age,
+            snapshot: std::sync::Mutex::new(Snapshot::default()),
+            listing: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// Every profile of the tenant; one list call per `max_age`, shared by concurrent callers.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Snapshot> {
+        self.snapshot.lock().expect("profile cache lock")
+    }
+
+    /// The current snapshot and when its listing started.
+    fn current(&self) -> Option<(Instant, Arc<TenantProfiles>)> {
+        self.lock()
+            .current
+            .as_ref()
+            .map(|(at, p)| (*at, Arc::clone(p)))
+    }
+
+    /// Every profile of the tenant: the snapshot while it is younger than the max age, or
+    /// while a refresh is under way (never waiting for it); else one list, shared by
+    /// concurrent callers.
     pub async fn get(&self, client: &TenantClient) -> Result<Arc<TenantProfiles>, ReconcileError> {
-        let mut state = self.state.lock().await;
-        if let Some((at, profiles)) = state.as_ref()
+        if let Some((at, profiles)) = self.current() {
+            if at.elapsed() < self.max_age || self.is_listing() {
+                return Ok(profiles);
+            }
+        }
+        let _listing = self.listing.lock().await;
+        if let Some((at, profiles)) = self.current()
             && at.elapsed() < self.max_age
         {
-            return Ok(Arc::clone(profiles));
+            return Ok(profiles);
         }
-        let profiles = Arc::new(list_profiles(client, &ListParams::default()).await?);
-        *state = Some((Instant::now(), Arc::clone(&profiles)));
-        Ok(profiles)
+        self.list_now(client).await
+    }
+
+    /// A listing of this tenant's profiles is in flight.
+    pub fn is_listing(&self) -> bool {
+        self.listing.try_lock().is_err()
     }
 
     /// A list taken now (never older than this call); callers that wait while another caller
@@ -202,29 +264,58 @@ impl ProfileListCache {
         client: &TenantClient,
     ) -> Result<Arc<TenantProfiles>, ReconcileError> {
         let asked = Instant::now();
-        let mut state = self.state.lock().await;
-        if let Some((at, profiles)) = state.as_ref()
-            && *at >= asked
+        let _listing = self.listing.lock().await;
+        if let Some((at, profiles)) = self.current()
+            && at >= asked
         {
-            return Ok(Arc::clone(profiles));
+            return Ok(profiles);
         }
+        self.list_now(client).await
+    }
+
+    /// Lists (the caller holds the listing lock) and installs the result, with the writes made
+    /// meanwhile replayed onto it.
+    async fn list_now(&self, client: &TenantClient) -> Result<Arc<TenantProfiles>, ReconcileError> {
         let started = Instant::now();
-        let profiles = Arc::new(list_profiles(client, &ListParams::default()).await?);
-        *state = Some((started, Arc::clone(&profiles)));
+        self.lock().written_during_listing = Some(Vec::new());
+        let _stop_logging = StopLoggingWrites(&self.snapshot);
+        let listed = list_profiles(client, &ListParams::default()).await;
+        let mut snapshot = self.lock();
+        let written = snapshot.written_during_listing.take().unwrap_or_default();
+        let mut profiles = listed?;
+        for write in written {
+            match write {
+                Written::Upserted(p) => profiles.upsert(*p),
+                Written::Removed(id) => profiles.remove(&id),
+            }
+        }
+        let profiles = Arc::new(profiles);
+        snapshot.current = Some((started, Arc::clone(&profiles)));
         Ok(profiles)
     }
 
     /// Records a profile the operator just created or patched, so others see it.
     pub async fn upsert(&self, profile: &IdentityProfile) {
-        if let Some((_, profiles)) = self.state.lock().await.as_mut() {
-            Arc::make_mut(profiles).upsert(profile.clone());
-        }
+        self.write(Written::Upserted(Box::new(profile.clone())));
     }
 
     /// Forgets a profile that was deleted.
     pub async fn remove(&self, id: &str) {
-        if let Some((_, profiles)) = self.state.lock().await.as_mut() {
-            Arc::make_mut(profiles).remove(id);
+        self.write(Written::Removed(id.to_string()));
+    }
+
+    fn write(&self, write: Written) {
+        let mut snapshot = self.lock();
+        if let Some(log) = snapshot.written_during_listing.as_mut() {
+            log.push(write.clone());
+        }
+        if let Some((_, profiles)) = snapshot.current.as_mut() {
+            // Copies the index only while a reader holds the old snapshot (an `Arc` each).
+            let profiles = Arc::make_mut(profiles);
+            match write {
+                Written::Upserted(p) => profiles.upsert(*p),
+                Written::Removed(id) => profiles.remove(&id),
+            }
         }
     }
 }

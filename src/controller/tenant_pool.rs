@@ -3,15 +3,19 @@
 //! Everything that talks to a tenant gets its [`TenantHandle`] here, so the profile reconciler
 //! and processing requests share one token cache per credential. The admin's
 //! [`TenantPolicy`] is checked on every resolve, before the Secret's values are read or any
-//! client is built. A Secret is read on every resolve (a cheap Kubernetes read); a new Tenant
-//! uid (deleted and recreated), generation or Secret `resourceVersion` (rotation) builds a new
-//! client, so rotation needs no restart and a recreated Tenant never inherits the old client.
+//! client is built. The Tenant and its Secret come from watch caches (the Tenant controller's,
+//! and a watch of the Secrets labelled for the operator), so a reconcile makes no Kubernetes
+//! read; a cache miss falls back to one GET (a Tenant or Secret created a moment ago, or an
+//! unlabelled Secret, which then gets its clear error). A new Tenant uid (deleted and
+//! recreated), generation or Secret `resourceVersion` (rotation) builds a new client, so
+//! rotation needs no restart and a recreated Tenant never inherits the old client.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client, ResourceExt};
 use secrecy::SecretString;
 
@@ -29,7 +33,7 @@ pub struct TenantHandle {
     pub client: TenantClient,
     /// Resync interval of this tenant.
     pub resync: Duration,
-    /// Profile list shared by every profile of this tenant during one resync.
+    /// Profile list shared by every profile of this tenant, refreshed by the resync sweep.
     pub profiles: ProfileListCache,
     /// How credentials travel (plain http only where the policy allowed it).
     pub transport: Transport,
@@ -65,6 +69,8 @@ pub struct TenantPool {
     entries: Mutex<HashMap<(String, String), PoolEntry>>,
     metrics: Arc<Metrics>,
     policy: TenantPolicy,
+    tenant_store: Store<Tenant>,
+    secret_store: Store<Secret>,
 }
 
 fn secret_value(secret: &Secret, key: &str) -> Option<String> {
@@ -92,7 +98,75 @@ impl TenantPool {
             entries: Mutex::new(HashMap::new()),
             metrics,
             policy: TenantPolicy::default(),
+            tenant_store: kube::runtime::reflector::store().0,
+            secret_store: kube::runtime::reflector::store().0,
         }
+    }
+
+    /// Reads Tenants from this watch cache first (a miss still GETs).
+    pub fn set_tenant_store(&mut self, tenants: Store<Tenant>) {
+        self.tenant_store = tenants;
+    }
+
+    /// Reads credential Secrets from this watch cache first (a miss still GETs).
+    pub fn set_secret_store(&mut self, secrets: Store<Secret>) {
+        self.secret_store = secrets;
+    }
+
+    /// Forgets the handles of Tenants `keep` rejects (deleted ones), so their clients and
+    /// profile lists are freed.
+    pub fn retain(&self, mut keep: impl FnMut(&str, &str) -> bool) {
+        let mut entries = self.entries.lock().expect("pool lock");
+        entries.retain(|(namespace, name), _| keep(namespace, name));
+    }
+
+    /// The handle built for this Tenant, if any (no Kubernetes read, no client built).
+    pub fn cached(&self, namespace: &str, tenant_name: &str) -> Option<Arc<TenantHandle>> {
+        let key = (namespace.to_string(), tenant_name.to_string());
+        let entries = self.entries.lock().expect("pool lock");
+        entries.get(&key).map(|e| Arc::clone(&e.handle))
+    }
+
+    /// The Tenant from the watch cache, else from one GET.
+    async fn tenant(
+        &self,
+        kube: &Client,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<Tenant>, ReconcileError> {
+        if let Some(tenant) = self
+            .tenant_store
+            .get(&ObjectRef::new(name).within(namespace))
+        {
+            return Ok(tenant);
+        }
+        let tenants: Api<Tenant> = Api::namespaced(kube.clone(), namespace);
+        let tenant = tenants
+            .get_opt(name)
+            .await?
+            .ok_or_else(|| ReconcileError::TenantNotFound(name.to_string()))?;
+        Ok(Arc::new(tenant))
+    }
+
+    /// The Secret from the watch cache (labelled Secrets only), else from one GET.
+    async fn secret(
+        &self,
+        kube: &Client,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<Secret>, ReconcileError> {
+        if let Some(secret) = self
+            .secret_store
+            .get(&ObjectRef::new(name).within(namespace))
+        {
+            return Ok(secret);
+        }
+        let secrets: Api<Secret> = Api::namespaced(kube.clone(), namespace);
+        let secret = secrets
+            .get_opt(name)
+            .await?
+            .ok_or_else(|| ReconcileError::SecretNotFound(name.to_string()))?;
+        Ok(Arc::new(secret))
     }
 
     /// Replaces the policy (before the first resolve: cached clients are not re-checked).
@@ -115,25 +189,18 @@ impl TenantPool {
     }
 
     /// Reads the `Tenant`, checks it against the policy, reads its Secret (only if labelled for
-    /// the operator) and returns the (possibly reused) handle.
+    /// the operator) and returns the (possibly reused) handle. Both come from the watch caches
+    /// when they hold them (no Kubernetes read), else from one GET each.
     pub async fn resolve(
         &self,
         kube: &Client,
         namespace: &str,
         tenant_name: &str,
     ) -> Result<(Arc<Tenant>, Arc<TenantHandle>), ReconcileError> {
-        let tenants: Api<Tenant> = Api::namespaced(kube.clone(), namespace);
-        let tenant = tenants
-            .get_opt(tenant_name)
-            .await?
-            .ok_or_else(|| ReconcileError::TenantNotFound(tenant_name.to_string()))?;
+        let tenant = self.tenant(kube, namespace, tenant_name).await?;
         let transport = self.policy.check_url(&tenant.spec.base_url)?;
         let secret_ref = &tenant.spec.credentials_secret_ref;
-        let secrets: Api<Secret> = Api::namespaced(kube.clone(), namespace);
-        let secret = secrets
-            .get_opt(&secret_ref.name)
-            .await?
-            .ok_or_else(|| ReconcileError::SecretNotFound(secret_ref.name.clone()))?;
+        let secret = self.secret(kube, namespace, &secret_ref.name).await?;
         self.policy
             .check_secret(&secret_ref.name, secret.metadata.labels.as_ref())?;
         let key = (namespace.to_string(), tenant_name.to_string());
@@ -143,7 +210,7 @@ impl TenantPool {
             secret_version: secret.resource_version(),
         };
         if let Some(handle) = self.current(&key, &built_from) {
-            return Ok((Arc::new(tenant), handle));
+            return Ok((tenant, handle));
         }
         let client = self.build_client(&tenant, &secret, namespace, transport)?;
         let resync = Duration::from_secs(tenant.spec.resync_interval_seconds.max(1).into());
@@ -152,12 +219,13 @@ impl TenantPool {
         if let Some(entry) = entries.get(&key)
             && entry.built_from == built_from
         {
-            return Ok((Arc::new(tenant), Arc::clone(&entry.handle)));
+            return Ok((tenant, Arc::clone(&entry.handle)));
         }
         let handle = Arc::new(TenantHandle {
             client,
             resync,
-            profiles: ProfileListCache::new(resync),
+            // The sweep refreshes it every interval; reconciles between sweeps never list.
+            profiles: ProfileListCache::new(resync.saturating_mul(2)),
             transport,
             waves: CreateWaves::new(WaveSettings::from_spec(&tenant.spec)),
         });
@@ -170,7 +238,7 @@ impl TenantPool {
             },
         );
         drop(entries);
-        Ok((Arc::new(tenant), handle))
+        Ok((tenant, handle))
     }
 }
 

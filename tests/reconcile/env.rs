@@ -67,7 +67,7 @@ pub struct TestEnv {
     /// The operator's shared context (as `isc-operator run` builds it).
     pub ctx: Arc<Context>,
     profiles: Writer<IdentityProfile>,
-    tenants: Writer<Tenant>,
+    tenants: std::sync::Mutex<Writer<Tenant>>,
 }
 
 impl TestEnv {
@@ -76,8 +76,19 @@ impl TestEnv {
         TestEnv::with_config(|_| {}).await
     }
 
-    /// Like [`TestEnv::new`], after `adjust` changed the simulator's settings.
+    /// Like [`TestEnv::new`], after `adjust` changed the simulator's settings. Secrets are read
+    /// with GETs (the context has no Secret watch cache).
     pub async fn with_config(adjust: impl FnOnce(&mut SimConfig)) -> TestEnv {
+        TestEnv::build(adjust, false).await
+    }
+
+    /// Like [`TestEnv::new`], with the credential Secret in a watch cache (as `run` sets it up:
+    /// labelled Secrets only), so a reconcile reads neither the Tenant nor the Secret with a GET.
+    pub async fn with_secret_store() -> TestEnv {
+        TestEnv::build(|_| {}, true).await
+    }
+
+    async fn build(adjust: impl FnOnce(&mut SimConfig), secret_store: bool) -> TestEnv {
         isc_client::client::install_crypto_provider();
         let mut config = SimConfig::new(CLIENT_ID, CLIENT_SECRET);
         config.task_duration = Duration::from_millis(200);
@@ -86,7 +97,7 @@ impl TestEnv {
             .await
             .expect("simulator starts");
         let kube = FakeKube::new();
-        kube.insert(&credentials_secret("creds", CLIENT_ID, CLIENT_SECRET));
+        let secret = kube.insert(&credentials_secret("creds", CLIENT_ID, CLIENT_SECRET));
         let tenant = kube.insert::<Tenant>(&manifest(&format!(
             "apiVersion: isc.identitynow.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: {TENANT}\nspec:\n  baseUrl: {}\n  credentialsSecretRef:\n    name: creds\n",
             sim.base_url()
@@ -97,6 +108,11 @@ impl TestEnv {
         let mut ctx = Context::new(kube.client(), store, None, Arc::new(Metrics::default()))
             .with_tenant_store(tenant_store)
             .with_tenant_policy(test_policy());
+        if secret_store {
+            let (secrets, mut writer) = reflector::store::<Secret>();
+            writer.apply_watcher_event(&watcher::Event::Apply(secret));
+            ctx = ctx.with_secret_store(secrets);
+        }
         // Short bounds keep error-path tests fast; the values themselves are not under test.
         ctx.backoff = (Duration::from_millis(10), Duration::from_millis(100));
         // A test's operator has no predecessor whose attribute syncs it must wait out: the
@@ -110,7 +126,7 @@ impl TestEnv {
             sim,
             kube,
             ctx: Arc::new(ctx),
-            tenants,
+            tenants: std::sync::Mutex::new(tenants),
             profiles,
         }
     }
@@ -149,11 +165,21 @@ impl TestEnv {
     }
 
     /// Stores a Tenant in the API and in the controller's watch cache, returning it as stored.
-    pub fn put_tenant(&mut self, obj: &Tenant) -> Tenant {
+    pub fn put_tenant(&self, obj: &Tenant) -> Tenant {
         let stored = self.kube.insert(obj);
         self.tenants
+            .lock()
+            .expect("tenant cache")
             .apply_watcher_event(&watcher::Event::Apply(stored.clone()));
         stored
+    }
+
+    /// Removes a Tenant from the controller's watch cache (as a watch would after a delete).
+    pub fn forget_tenant(&self, obj: &Tenant) {
+        self.tenants
+            .lock()
+            .expect("tenant cache")
+            .apply_watcher_event(&watcher::Event::Delete(obj.clone()));
     }
 
     /// Stores a ProcessingRequest, returning it as stored.

@@ -7,4 +7,5 @@ mod env;
 mod fake_kube;
 mod processing;
 mod profile;
+mod resync;
 mod tenant;

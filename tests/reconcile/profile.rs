@@ -84,12 +84,12 @@ fn condition_state(obj: &IdentityProfile, type_: &str) -> (String, String) {
     (c.status, c.reason)
 }
 
-/// Bumps the Tenant's generation, so the next reconcile builds a new tenant client with an
-/// empty shared profile list (as a resync would find it expired).
+/// Bumps the Tenant's generation (in the API and the watch cache), so the next reconcile
+/// builds a new tenant client with an empty shared profile list (as after a resync sweep).
 fn new_tenant_generation(env: &TestEnv) {
     let mut tenant: Tenant = env.kube.get(NAMESPACE, TENANT).expect("tenant");
     tenant.metadata.generation = tenant.metadata.generation.map(|g| g + 1);
-    env.kube.insert(&tenant);
+    env.put_tenant(&tenant);
 }
 
 /// The simulator's admin API.

@@ -137,7 +137,7 @@ async fn a_wrong_secret_is_authentication_failed_once() {
 
 #[tokio::test]
 async fn a_missing_secret_is_secret_not_found() {
-    let mut env = TestEnv::new().await;
+    let env = TestEnv::new().await;
     let mut obj: Tenant = env.kube.get(NAMESPACE, TENANT).unwrap();
     obj.spec.credentials_secret_ref.name = "absent".into();
     env.put_tenant(&obj);

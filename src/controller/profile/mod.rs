@@ -9,6 +9,10 @@
 //! 4. **status** ([`status`], pure): the new status and the Events, computed from what was
 //!    done; this module publishes the Events and writes the status, each in one place.
 //!
+//! A successful reconcile waits for the next change of the object (`Action::await_change`):
+//! drift in the tenant is found by the Tenant's resync sweep ([`crate::controller::resync`]),
+//! which enqueues only the objects that need a reconcile. Errors keep their own retries.
+//!
 //! Deletion runs behind a finalizer ([`cleanup`]). Every status write goes through
 //! [`crate::controller::status::patch_status`] against the status the server holds after the
 //! previous write, so one reconcile's last write also clears the markers of its earlier ones.
@@ -23,23 +27,27 @@ mod status;
 pub mod wave;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as FinalizerEvent};
 use kube::{Api, ResourceExt};
 
-use crate::api::identity_profile::ManagementPolicy;
+use crate::api::identity_profile::{ManagementPolicy, PlannedChange};
 use crate::api::{IdentityProfile, IdentityProfileStatus};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
 use crate::controller::status::{WriteGuard, now, patch_status};
-use crate::controller::tenant_pool::jittered;
 use apply::Outcome;
+use diff::ProfilePlan;
 use status::ProfileEvent;
 
 /// Finalizer that lets `deletionPolicy: Delete` finish before the object goes away.
 pub const FINALIZER: &str = "isc.identitynow.dev/finalizer";
+
+/// The plan as `status.plannedChange` shows it (what the resync sweep compares).
+pub fn shown_plan(plan: &ProfilePlan) -> PlannedChange {
+    status::planned_change(plan)
+}
 
 /// Controller entry point for one object.
 pub async fn reconcile(
@@ -132,10 +140,11 @@ async fn reconcile_spec(
     publish(ctx, obj, &events).await;
     let new_status = status::with_sync_time(stored.current(), new_status, now());
     match result {
-        Ok(resync) => {
+        Ok(()) => {
             stored.write(&new_status).await?;
             ctx.forget_failures(obj);
-            Ok(Action::requeue(jittered(resync)))
+            // The resync sweep finds drift and enqueues this object when it needs a reconcile.
+            Ok(Action::await_change())
         }
         Err(error) => {
             // A status write failure must not hide the original error.
@@ -147,13 +156,13 @@ async fn reconcile_spec(
     }
 }
 
-/// Steps 1–3 of the pipeline; returns the tenant's resync interval.
+/// Steps 1–3 of the pipeline.
 async fn dereference_plan_apply(
     obj: &IdentityProfile,
     ctx: &Context,
     stored: &mut StoredStatus<'_>,
     outcome: &mut Outcome,
-) -> Result<Duration, ReconcileError> {
+) -> Result<(), ReconcileError> {
     let desired = obj.spec.desired();
     let desired = desired
         .validated()
@@ -182,7 +191,6 @@ async fn dereference_plan_apply(
     )
     .await?;
     outcome.adopted = observation.adopted;
-    let resync = observation.tenant.resync;
     let plan = desired.plan(observation.tenant_profile.as_ref());
     if manage {
         apply::apply(obj, desired, plan, observation, stored, outcome).await?;
@@ -190,7 +198,7 @@ async fn dereference_plan_apply(
         outcome.tenant_profile = observation.tenant_profile;
         outcome.unapplied = Some(plan);
     }
-    Ok(resync)
+    Ok(())
 }
 
 /// Runs the deletion policy and publishes what it did.
@@ -203,6 +211,9 @@ async fn clean_up(
     let mut events = Vec::new();
     let result = cleanup::cleanup(obj, ctx, &mut stored, &mut events).await;
     publish(ctx, obj, &events).await;
+    if result.is_ok() {
+        ctx.forget_failures(obj);
+    }
     result
 }
 

@@ -326,7 +326,7 @@ pub(super) fn with_sync_time(
 }
 
 /// The plan as shown in `status.plannedChange`.
-fn planned_change(plan: &ProfilePlan) -> PlannedChange {
+pub(super) fn planned_change(plan: &ProfilePlan) -> PlannedChange {
     match plan {
         ProfilePlan::Nothing => PlannedChange {
             action: "None".into(),

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use isc_operator::api::IdentityProfile;
+use isc_sim::JournalEntry;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::json;
 
@@ -56,27 +57,7 @@ pub async fn edits(
     for i in 0..k as usize {
         let (name, id) = &targets[i * targets.len() / k as usize];
         let started = Instant::now();
-        let sent = Utc::now();
-        let patch = json!({"spec": {"description": format!("edit {i} at {sent}")}});
-        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(BenchError::kube(format!("edit {ns}/{name}")))?;
-        let tenant_path = format!("/v2024/identity-profiles/{id}");
-        let latency = loop {
-            let fresh = cursor.advance().await;
-            let hit = fresh
-                .iter()
-                .find(|e| e.method == "PATCH" && e.path == tenant_path)
-                .and_then(arrived);
-            seen.extend(fresh);
-            if let Some(at) = hit {
-                break Some((at - sent).to_std().unwrap_or_default());
-            }
-            if started.elapsed() > EDIT_TIMEOUT {
-                break None;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        };
+        let latency = edit_once(&api, cursor, name, id, i, &mut seen).await?;
         // A missed edit counts as the timeout, so the percentiles cannot hide it.
         missed += usize::from(latency.is_none());
         latencies.push(latency.unwrap_or(EDIT_TIMEOUT));
@@ -104,6 +85,41 @@ pub async fn edits(
             timeout = EDIT_TIMEOUT.as_secs()
         ),
     })
+}
+
+/// Changes the description of `name` (tenant id `id`) and returns how long after the API
+/// write its PATCH arrived at the tenant (`None`: not within [`EDIT_TIMEOUT`]). Every journal
+/// entry read meanwhile goes to `seen`.
+async fn edit_once(
+    api: &Api<IdentityProfile>,
+    cursor: &mut JournalCursor,
+    name: &str,
+    id: &str,
+    i: usize,
+    seen: &mut Vec<JournalEntry>,
+) -> BenchResult<Option<Duration>> {
+    let started = Instant::now();
+    let sent = Utc::now();
+    let patch = json!({"spec": {"description": format!("edit {i} at {sent}")}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(BenchError::kube(format!("edit {name}")))?;
+    let tenant_path = format!("/v2024/identity-profiles/{id}");
+    loop {
+        let fresh = cursor.advance().await;
+        let hit = fresh
+            .iter()
+            .find(|e| e.method == "PATCH" && e.path == tenant_path)
+            .and_then(arrived);
+        seen.extend(fresh);
+        if let Some(at) = hit {
+            return Ok(Some((at - sent).to_std().unwrap_or_default()));
+        }
+        if started.elapsed() > EDIT_TIMEOUT {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Nearest-rank percentile of sorted values.

@@ -101,7 +101,10 @@ async fn six_hundred_matches_cost_three_list_calls_and_three_process_calls() {
         .map(|l| l.query["offset"].as_str().unwrap_or_default())
         .collect();
     assert_eq!(offsets, vec!["0", "250", "500"]);
-    assert_eq!(lists[0].query["count"], "true", "the first page asks for the total");
+    assert_eq!(
+        lists[0].query["count"], "true",
+        "the first page asks for the total"
+    );
     let posts = calls(&env, "startIdentityProcessing").await;
     let sizes: Vec<usize> = posts
         .iter()
@@ -200,11 +203,9 @@ async fn max_identities_above_the_ceiling_fails_before_anything_is_read() {
     }
     let events = env.kube.events();
     assert!(
-        events
-            .iter()
-            .any(|(t, r, note)| t == "Warning"
-                && r == reason::MAX_IDENTITIES_ABOVE_CEILING
-                && note.contains("--max-identities-ceiling")),
+        events.iter().any(|(t, r, note)| t == "Warning"
+            && r == reason::MAX_IDENTITIES_ABOVE_CEILING
+            && note.contains("--max-identities-ceiling")),
         "{events:?}"
     );
     assert!(
@@ -224,7 +225,13 @@ async fn a_call_whose_stored_ids_changed_is_not_sent() {
         &[SubmissionState::Pending, SubmissionState::Pending],
     );
     // Someone edited the ConfigMap: call 0 now names two ids, not the one recorded.
-    let prefix = stored.status.as_ref().unwrap().resolved_ids.clone().unwrap();
+    let prefix = stored
+        .status
+        .as_ref()
+        .unwrap()
+        .resolved_ids
+        .clone()
+        .unwrap();
     let mut cm: ConfigMap = env
         .kube
         .get(NAMESPACE, &format!("{}-0", prefix.config_map_prefix))

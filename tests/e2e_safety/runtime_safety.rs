@@ -141,11 +141,11 @@ async fn readyz_waits_for_the_watch_caches_and_healthz_is_up_meanwhile() {
     );
 }
 
-/// The identity-profile POSTs in the journal.
+/// The identity-profile creates in the journal (through import, the default).
 fn creates(entries: &[JournalEntry]) -> Vec<&JournalEntry> {
     entries
         .iter()
-        .filter(|e| e.method == "POST" && e.path == "/v2024/identity-profiles")
+        .filter(|e| e.method == "POST" && e.path == "/v2024/identity-profiles/import")
         .collect()
 }
 
@@ -207,7 +207,7 @@ async fn a_leader_that_loses_its_lease_makes_no_tenant_write_afterwards() {
     env.admin
         .add_fault(json!({
             "method": "POST",
-            "path": "/v2024/identity-profiles",
+            "path": "/v2024/identity-profiles/import",
             "status": 429,
             "retryAfter": 10,
         }))
@@ -250,10 +250,188 @@ async fn a_leader_that_loses_its_lease_makes_no_tenant_write_afterwards() {
     let posts = creates(&calls);
     assert_eq!(
         posts.iter().map(|e| e.status).collect::<Vec<_>>(),
-        vec![429, 201],
+        vec![429, 200],
         "the old leader wrote after losing the Lease: {posts:#?}"
     );
     assert_eq!(env.tenant_profiles().await.len(), 1);
     let log = first.log();
     assert!(log.contains("cancelled in-flight reconciles"), "{log}");
+}
+
+/// The value of the metric line starting with `series` (`name{labels}`), 0 when absent.
+fn metric(text: &str, series: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series))
+        .and_then(|rest| rest.trim().parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+/// Successful resync sweeps of the demo Tenant so far.
+async fn sweeps(env: &Env, operator: &Operator) -> u64 {
+    let series = format!(
+        "isc_operator_resync_sweeps_total{{tenant=\"{}/demo\",result=\"ok\"}}",
+        env.ns
+    );
+    metric(&operator.metrics().await, &series)
+}
+
+/// Objects the resync sweeps of the demo Tenant sent to their reconciler so far.
+async fn enqueued(env: &Env, operator: &Operator) -> u64 {
+    let series = format!(
+        "isc_operator_resync_enqueued_total{{tenant=\"{}/demo\"}}",
+        env.ns
+    );
+    metric(&operator.metrics().await, &series)
+}
+
+/// Waits until one more sweep than `after` has finished; returns the new count.
+async fn next_sweep(env: &Env, after: u64) -> u64 {
+    let operator = env.operator.as_ref().expect("operator");
+    env.wait_for("a resync sweep", Duration::from_secs(60), || async {
+        let now = sweeps(env, operator).await;
+        (now > after).then_some(now)
+    })
+    .await
+}
+
+/// The `resourceVersion` of every IdentityProfile, by name.
+async fn versions(env: &Env) -> Vec<(String, Option<String>)> {
+    let mut list: Vec<_> = env
+        .profiles()
+        .list(&Default::default())
+        .await
+        .expect("list IdentityProfiles")
+        .items
+        .into_iter()
+        .map(|p| {
+            (
+                p.metadata.name.unwrap_or_default(),
+                p.metadata.resource_version,
+            )
+        })
+        .collect();
+    list.sort();
+    list
+}
+
+/// The profile list calls among `entries`.
+fn list_calls(entries: &[JournalEntry]) -> Vec<&JournalEntry> {
+    entries
+        .iter()
+        .filter(|e| e.method == "GET" && e.path == "/v2024/identity-profiles")
+        .collect()
+}
+
+/// 300 converged profiles (more than one page): every resync costs ⌈300/250⌉ = 2 list calls
+/// and writes nothing, neither to the tenant nor to Kubernetes; an edit made while a sweep's
+/// listing hangs is applied before that sweep ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steady_resync_lists_at_the_floor_and_an_edit_does_not_wait_for_it() {
+    const N: usize = 300;
+    let env = Env::new("resync-floor").await;
+    let mut manifests = Vec::new();
+    for i in 0..N {
+        let name = format!("Floor {i:03}");
+        env.admin
+            .put_profile(json!({"name": name, "description": "steady",
+                "authoritativeSource": {"type": "SOURCE", "id": SOURCE_EMPLOYEES, "name": "HR Employees"}}))
+            .await;
+        manifests.push(profile_yaml(
+            &format!("floor-{i:03}"),
+            &name,
+            &format!("  description: steady\n  authoritativeSource:\n    id: {SOURCE_EMPLOYEES}\n"),
+        ));
+    }
+    env.apply_tenant(4).await;
+    env.apply(&manifests.join("---\n")).await;
+    env.wait_for("every profile Ready", Duration::from_secs(180), || async {
+        let list = env.profiles().list(&Default::default()).await.ok()?;
+        let ready = list
+            .items
+            .iter()
+            .filter(|p| {
+                p.status.as_ref().is_some_and(|s| {
+                    s.conditions
+                        .iter()
+                        .any(|c| c.type_ == "Ready" && c.status == "True")
+                })
+            })
+            .count();
+        (ready == N).then_some(())
+    })
+    .await;
+    let operator = env.operator.as_ref().unwrap();
+
+    // Converged: a sweep that sends nothing.
+    let mut done = sweeps(&env, operator).await;
+    loop {
+        let before = enqueued(&env, operator).await;
+        done = next_sweep(&env, done).await;
+        if enqueued(&env, operator).await == before {
+            break;
+        }
+    }
+    for round in 0..2 {
+        let before = versions(&env).await;
+        env.admin.clear_journal().await;
+        done = next_sweep(&env, done).await;
+        let calls = env.admin.api_calls().await;
+        let lists: Vec<_> = list_calls(&calls)
+            .iter()
+            .map(|e| e.query["offset"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(lists, ["0", "250"], "round {round}: {calls:#?}");
+        let others: Vec<_> = calls
+            .iter()
+            .filter(|e| !(e.method == "GET" && e.path == "/v2024/identity-profiles"))
+            .map(|e| format!("{} {}", e.method, e.path))
+            .collect();
+        assert!(others.is_empty(), "round {round}: {others:?}");
+        assert_eq!(
+            versions(&env).await,
+            before,
+            "round {round}: no Kubernetes write"
+        );
+    }
+
+    // The next sweep's first page is answered only after 20 s: edit meanwhile.
+    env.admin.clear_journal().await;
+    env.admin
+        .add_fault(json!({"method": "GET", "path": "/v2024/identity-profiles",
+            "count": 1, "delayAfterMs": 20_000}))
+        .await;
+    env.wait_for("a sweep listing", Duration::from_secs(30), || async {
+        (!list_calls(&env.admin.api_calls().await).is_empty()).then_some(())
+    })
+    .await;
+    let sweeping = sweeps(&env, operator).await;
+    env.apply(&profile_yaml(
+        "floor-007",
+        "Floor 007",
+        &format!("  description: edited\n  authoritativeSource:\n    id: {SOURCE_EMPLOYEES}\n"),
+    ))
+    .await;
+    let patch = env
+        .wait_for("the edit's PATCH", Duration::from_secs(60), || async {
+            let writes = env.tenant_writes().await;
+            writes.into_iter().find(|e| e.method == "PATCH")
+        })
+        .await;
+    assert_eq!(
+        sweeps(&env, operator).await,
+        sweeping,
+        "the edit reached the tenant while the sweep's listing was still in flight"
+    );
+    assert_eq!(
+        patch.body,
+        json!([{"op": "replace", "path": "/description", "value": "edited"}])
+    );
+    next_sweep(&env, sweeping).await;
+    let writes: Vec<_> = env
+        .tenant_writes()
+        .await
+        .into_iter()
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect();
+    assert_eq!(writes.len(), 1, "one PATCH, nothing else: {writes:?}");
 }

@@ -54,14 +54,29 @@ pub(super) async fn run(waves: &CreateWaves, handle: &TenantHandle, members: Vec
         }
     }
     let size = waves.settings.import_batch_size;
+    let mut calls = Calls::default();
     for batch in plan::batches(&to_send, size) {
         let batch: Vec<Member> = batch.iter().filter_map(|&i| members[i].take()).collect();
         if waves.imports() {
-            import_batch(waves, handle, batch).await;
+            import_batch(waves, handle, batch, &mut calls).await;
         } else {
-            post_each(handle, batch).await;
+            post_each(handle, batch, &mut calls).await;
         }
     }
+    tracing::info!(
+        members = names.len(),
+        sent = to_send.len(),
+        import_calls = calls.imports,
+        post_calls = calls.posts,
+        "creation wave finished"
+    );
+}
+
+/// The create calls a wave sent.
+#[derive(Debug, Default)]
+struct Calls {
+    imports: usize,
+    posts: usize,
 }
 
 /// Answers a member whose reconcile may have gone away meanwhile (then nobody listens).
@@ -101,7 +116,12 @@ pub(super) async fn fresh_list(
 /// One import call for the batch; falls back to one POST each when the tenant refuses the call
 /// as a whole (403: no user context, remembered; 400: refused as a whole, so each member gets
 /// its own answer).
-async fn import_batch(waves: &CreateWaves, handle: &TenantHandle, batch: Vec<Member>) {
+async fn import_batch(
+    waves: &CreateWaves,
+    handle: &TenantHandle,
+    batch: Vec<Member>,
+    calls: &mut Calls,
+) {
     let objects: Vec<IdentityProfileExportedObject> = batch
         .iter()
         .map(|m| IdentityProfileExportedObject {
@@ -114,15 +134,16 @@ async fn import_batch(waves: &CreateWaves, handle: &TenantHandle, batch: Vec<Mem
             object: Some(m.body.clone()),
         })
         .collect();
+    calls.imports += 1;
     let result = match handle.client.import_identity_profiles(&objects).await {
         Ok(result) => result,
         Err(e) if e.class() == ErrorClass::Forbidden && !matches!(e, IscError::Auth { .. }) => {
             waves.forbid_import();
-            return post_each(handle, batch).await;
+            return post_each(handle, batch, calls).await;
         }
         Err(e) if e.status() == Some(400) => {
             tracing::warn!(error = %e, "the tenant refused an import as a whole; creating one by one");
-            return post_each(handle, batch).await;
+            return post_each(handle, batch, calls).await;
         }
         Err(e) => {
             let text = format!(
@@ -159,8 +180,9 @@ async fn import_batch(waves: &CreateWaves, handle: &TenantHandle, batch: Vec<Mem
 }
 
 /// One `POST /v2024/identity-profiles` per member; a refused POST is that member's refusal.
-async fn post_each(handle: &TenantHandle, batch: Vec<Member>) {
+async fn post_each(handle: &TenantHandle, batch: Vec<Member>, calls: &mut Calls) {
     for member in batch {
+        calls.posts += 1;
         let answer = match handle.client.create_identity_profile(&member.body).await {
             Ok(created) => {
                 handle.profiles.upsert(&created).await;

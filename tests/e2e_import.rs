@@ -7,7 +7,7 @@
 //! set), then starts it: every object's first reconcile starts at once, so they form one wave
 //! however fast the API server is. Counts, never timings, are asserted.
 
-mod support;
+pub mod support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

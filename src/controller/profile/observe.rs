@@ -79,6 +79,9 @@ async fn find_in_shared_list(
 /// The profile with this id, else the one with this name (as the tenant compares names); an
 /// error when the one that maps to the object could not be decoded, or when several have the
 /// name (never a silent pick).
+// The reconcilers' one error type (large: it can carry a tenant error); a lookup in memory,
+// so boxing buys nothing.
+#[allow(clippy::result_large_err)]
 fn pick(
     profiles: &TenantProfiles,
     id: Option<&str>,

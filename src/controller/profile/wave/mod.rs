@@ -151,13 +151,14 @@ impl CreateWaves {
             let members = self.take(id);
             send::run(self, handle, members).await;
         }
-        answered.await.unwrap_or_else(|_| {
-            Err(ReconcileError::WaveFailed(
+        match answered.await {
+            Ok(answer) => answer,
+            Err(_) => Err(ReconcileError::WaveFailed(
                 "the creation wave was cancelled (the operator stopped or lost its lease); \
                  the next attempt looks the name up again"
                     .into(),
-            ))
-        })
+            )),
+        }
     }
 
     /// Adds a member to the open wave, opening one if none is; the id of a wave opened now (the

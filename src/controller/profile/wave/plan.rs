@@ -3,6 +3,7 @@
 //! about each one sent. No I/O; the driver ([`super::send`]) acts on these decisions.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use isc_client::models::{IdentityProfile as TenantProfile, ObjectImportResult, SpConfigMessage};
 use serde_json::Value;
@@ -13,7 +14,7 @@ use crate::controller::profile_cache::{TenantProfiles, name_key};
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Sorted {
     /// The tenant holds exactly one profile with this name: adopt it.
-    Exists(TenantProfile),
+    Exists(Arc<TenantProfile>),
     /// The name is free: send it.
     Send,
     /// An earlier member of the same wave has the same name (another object wants the same
@@ -45,7 +46,7 @@ pub(super) fn sort_members(names: &[&str], fresh: &TenantProfiles) -> Vec<Sorted
             first_with_name.insert(name_key(name), name);
             let found = fresh.named(name);
             match found.as_slice() {
-                [one] => Sorted::Exists(TenantProfile::clone(one)),
+                [one] => Sorted::Exists(Arc::clone(one)),
                 [] => match fresh.malformed_matching(None, name) {
                     Some(m) => Sorted::Malformed(m.describe()),
                     None => Sorted::Send,

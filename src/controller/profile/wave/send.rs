@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use isc_client::filter::Filter;
-use isc_client::models::{IdentityProfileExportedObject, ObjectRef};
+use isc_client::models::{
+    IdentityProfile as TenantProfile, IdentityProfileExportedObject, ObjectRef,
+};
 use isc_client::{ErrorClass, IscError, ListParams};
 
 use super::plan::{self, Imported, Sorted};
@@ -39,7 +41,7 @@ pub(super) async fn run(waves: &CreateWaves, handle: &TenantHandle, members: Vec
                 to_send.push(i);
                 continue;
             }
-            Sorted::Exists(profile) => Ok(WaveOutcome::Exists(profile)),
+            Sorted::Exists(profile) => Ok(WaveOutcome::Exists(TenantProfile::clone(&profile))),
             Sorted::SameNameInWave { first } => Err(ReconcileError::Conflict(format!(
                 "another object is creating tenant profile {first:?} at the same time \
                  (names compare case-insensitively); only one of them is sent"
@@ -106,7 +108,7 @@ pub(super) async fn fresh_list(
         let found = list_profiles(&handle.client, &params).await?;
         for profile in found.iter() {
             handle.profiles.upsert(profile).await;
-            items.push(isc_client::models::IdentityProfile::clone(profile));
+            items.push(TenantProfile::clone(profile));
         }
         malformed.extend(found.malformed().iter().cloned());
     }

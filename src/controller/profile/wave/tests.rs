@@ -25,7 +25,10 @@ fn result(value: serde_json::Value) -> ObjectImportResult {
 fn members_whose_name_exists_in_any_case_are_adopted_the_others_sent() {
     let fresh = TenantProfiles::new(vec![profile("1", "Employees")], vec![]);
     let sorted = sort_members(&["EMPLOYEES", "Contractors"], &fresh);
-    assert_eq!(sorted[0], Sorted::Exists(profile("1", "Employees")));
+    assert_eq!(
+        sorted[0],
+        Sorted::Exists(std::sync::Arc::new(profile("1", "Employees")))
+    );
     assert_eq!(sorted[1], Sorted::Send);
 }
 

@@ -33,6 +33,21 @@ fn count_op(entries: &[JournalEntry], operation: &str) -> usize {
         .count()
 }
 
+/// Profiles the tenant created: objects of successful imports plus successful POSTs (creates
+/// go through import by default, one POST each without user context).
+fn created_profiles(entries: &[JournalEntry]) -> usize {
+    let imported: usize = entries
+        .iter()
+        .filter(|e| e.operation_id.as_deref() == Some("importIdentityProfiles") && e.status == 200)
+        .map(|e| e.body.as_array().map_or(0, Vec::len))
+        .sum();
+    let posted = entries
+        .iter()
+        .filter(|e| e.operation_id.as_deref() == Some("createIdentityProfile") && e.status == 201)
+        .count();
+    imported + posted
+}
+
 fn tenant_profile<'a>(profiles: &'a [Value], name: &str) -> Option<&'a Value> {
     profiles.iter().find(|p| p["name"] == name)
 }
@@ -95,7 +110,7 @@ async fn the_examples_become_ready_and_exist_in_the_tenant() {
     let plan = observed.status.unwrap().planned_change.unwrap();
     assert_eq!(plan.action, "Create");
     let writes = env.tenant_writes().await;
-    assert_eq!(count_op(&writes, "createIdentityProfile"), 2, "{writes:?}");
+    assert_eq!(created_profiles(&writes), 2, "{writes:?}");
 
     // Printer columns.
     let out = env.kubectl(&["get", "identityprofiles"]).await;
@@ -128,7 +143,7 @@ async fn the_examples_become_ready_and_exist_in_the_tenant() {
         )
         .await;
     assert!(
-        metrics.contains(r#"route="/v2024/identity-profiles",status="201"} 2"#),
+        metrics.contains(r#"route="/v2024/identity-profiles/import",status="200"}"#),
         "{metrics}"
     );
 }
@@ -178,7 +193,7 @@ async fn spec_edits_cause_minimal_patches_and_steady_state_costs_nothing() {
         .await;
     env.wait_ready("staff").await;
     let writes = env.tenant_writes().await;
-    assert_eq!(count_op(&writes, "createIdentityProfile"), 1);
+    assert_eq!(created_profiles(&writes), 1);
     assert_eq!(writes.len(), 1, "{writes:?}");
 
     // One field changes: one PATCH with one operation.
@@ -500,7 +515,7 @@ async fn rate_limits_and_server_errors_still_converge_without_duplicates() {
         .add_fault(json!({"method": "GET", "path": "/v2024/identity-profiles*", "count": 6, "status": 503}))
         .await;
     env.admin
-        .add_fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "count": 2, "status": 502}))
+        .add_fault(json!({"method": "POST", "path": "/v2024/identity-profiles/import", "count": 2, "status": 502}))
         .await;
     env.apply_tenant(2).await;
     env.apply(&profile_yaml("staff", "Staff", &employees("resilient")))
@@ -517,10 +532,10 @@ async fn rate_limits_and_server_errors_still_converge_without_duplicates() {
     assert!(calls.iter().any(|e| e.status == 503), "503s were served");
     let creates: Vec<_> = calls
         .iter()
-        .filter(|e| e.operation_id.as_deref() == Some("createIdentityProfile"))
+        .filter(|e| e.operation_id.as_deref() == Some("importIdentityProfiles"))
         .collect();
     assert_eq!(
-        creates.iter().filter(|e| e.status == 201).count(),
+        creates.iter().filter(|e| e.status == 200).count(),
         1,
         "{creates:?}"
     );
@@ -532,7 +547,7 @@ async fn a_crash_between_create_and_status_write_leaves_one_profile() {
     env.apply_tenant(2).await;
     // The tenant creates the profile, then holds the answer; the operator dies meanwhile.
     env.admin
-        .add_fault(json!({"method": "POST", "path": "/v2024/identity-profiles", "count": 1, "delayAfterMs": 5000}))
+        .add_fault(json!({"method": "POST", "path": "/v2024/identity-profiles/import", "count": 1, "delayAfterMs": 5000}))
         .await;
     env.apply(&profile_yaml("staff", "Staff", &employees("once")))
         .await;
@@ -565,7 +580,7 @@ async fn a_crash_between_create_and_status_write_leaves_one_profile() {
         .to_string();
     assert_eq!(p.status.unwrap().id, Some(id));
     let calls = env.admin.api_calls().await;
-    assert_eq!(count_op(&calls, "createIdentityProfile"), 1, "{calls:?}");
+    assert_eq!(count_op(&calls, "importIdentityProfiles"), 1, "{calls:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

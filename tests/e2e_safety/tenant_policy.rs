@@ -187,7 +187,7 @@ async fn a_tenant_recreated_on_a_second_simulator_sends_writes_to_the_second_onl
         .collect();
     assert_eq!(
         posts,
-        ["/v2024/identity-profiles"],
+        ["/v2024/identity-profiles/import"],
         "the second got the create"
     );
     let first = env.tenant_writes().await;

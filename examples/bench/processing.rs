@@ -112,9 +112,9 @@ pub async fn large(
         ),
         reference: format!("floor {floor:.1} s ({pages} lists + {pages} process calls at 10/s)"),
         notes: format!(
-            "{:.2} × floor; phase {:?}; identityCount {}; status {status_kib:.1} KiB{failed}",
+            "{:.2} × floor; phase {}; identityCount {}; status {status_kib:.1} KiB{failed}",
             elapsed.as_secs_f64() / floor,
-            status.phase,
+            status.phase.map_or("–".into(), |p| format!("{p:?}")),
             status.identity_count.map_or("–".into(), |c| c.to_string()),
         ),
     })

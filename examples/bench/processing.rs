@@ -107,8 +107,12 @@ pub async fn large(
         figure,
         result: secs(elapsed),
         calls: format!(
-            "{} ({} identity lists, {} process calls, {} × 429)",
-            calls.total, calls.identity_lists, calls.processes, calls.rate_limited
+            "{} ({} identity lists, {} process calls, {} other, {} × 429)",
+            calls.total,
+            calls.identity_lists,
+            calls.processes,
+            calls.total - calls.identity_lists - calls.processes,
+            calls.rate_limited
         ),
         reference: format!("floor {floor:.1} s ({pages} lists + {pages} process calls at 10/s)"),
         notes: format!(

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use isc_operator::api::ProcessingRequest;
+use isc_operator::api::{ProcessingRequest, ProcessingRequestStatus};
 use isc_operator::controller::status::find_condition;
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::discovery::ApiResource;
@@ -97,13 +97,25 @@ pub async fn large(
         "get ProcessingRequest {ns}/{LARGE}"
     )))?;
     let status = done.status.unwrap_or_default();
-    let status_kib = serde_json::to_vec(&status).map_or(0, |b| b.len()) as f64 / 1024.0;
+    let elapsed = reached.at - started;
+    Ok(large_row(figure, elapsed, &calls, &status, pages))
+}
+
+/// The large request's row: time and calls against ⌈M/250⌉ lists + ⌈M/250⌉ process calls.
+fn large_row(
+    figure: String,
+    elapsed: Duration,
+    calls: &Calls,
+    status: &ProcessingRequestStatus,
+    pages: u64,
+) -> Row {
+    let floor = (2 * pages) as f64 / CALLS_PER_SECOND;
+    let status_kib = serde_json::to_vec(status).map_or(0, |b| b.len()) as f64 / 1024.0;
     let failed = find_condition(&status.conditions, "Failed")
         .filter(|c| c.status == "True")
         .map(|c| format!("; Failed: {} {}", c.reason, c.message))
         .unwrap_or_default();
-    let elapsed = reached.at - started;
-    Ok(Row {
+    Row {
         figure,
         result: secs(elapsed),
         calls: format!(
@@ -121,7 +133,7 @@ pub async fn large(
             status.phase.map_or("–".into(), |p| format!("{p:?}")),
             status.identity_count.map_or("–".into(), |c| c.to_string()),
         ),
-    })
+    }
 }
 
 /// `r` requests of one built-in identity each, all run until finished.

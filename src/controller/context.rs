@@ -184,3 +184,22 @@ impl Failures {
         self.counts.retain(|_, (_, at)| at.elapsed() < age);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_counts_grow_and_old_ones_are_pruned() {
+        let mut failures = Failures::default();
+        assert_eq!(failures.record("a".into()), 1);
+        assert_eq!(failures.record("a".into()), 2);
+        assert_eq!(failures.record("b".into()), 1);
+        failures.prune_older_than(Duration::from_secs(3600));
+        assert_eq!(failures.counts.len(), 2, "recent counts stay");
+        // Pruning runs at most once a minute; a deleted object's count goes at the next one.
+        failures.pruned = None;
+        failures.prune_older_than(Duration::ZERO);
+        assert!(failures.counts.is_empty());
+    }
+}

@@ -48,6 +48,14 @@ use error::{ReconcileError, Requeue};
 /// that are not Ready).
 const AFTER_CHANGE_RECHECK: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// Most reconciles of one kind in flight at once. Without a bound, a start with thousands of
+/// objects opens a Kubernetes request per object at the same moment (measured: 1.4 GiB RSS
+/// and 504s from the API server with 10 000 + 10 000 objects); a steady reconcile makes no
+/// Kubernetes or tenant call and finishes at once, so the bound delays nothing in steady
+/// state. Large enough for a creation wave to gather many members (a waiting member holds a
+/// slot).
+pub const RECONCILE_CONCURRENCY: u16 = 256;
+
 /// Runs one reconcile so that a panic in it (a bug) becomes [`ReconcileError::Panicked`] for
 /// that object instead of unwinding through the controller loop and the process: every other
 /// object, and every other tenant, carries on.

@@ -35,7 +35,8 @@
 //! - `submit`: each pending call recorded as `Submitting`, sent once, its outcome recorded;
 //! - `locate`: the task of a call whose outcome is unknown, looked for on the tenant's task
 //!   lists (pure matching in [`task_match`]), never sent again to find out;
-//! - `follow`: tenant tasks polled with a backoff, within the tenant's poll [`budget`];
+//! - `follow`: tenant tasks polled with a backoff, many per task-status list call, within the
+//!   tenant's poll [`budget`];
 //! - `summary`: pure: phase, conditions and the Events to publish, from the submissions;
 //! - `ttl`: deletion `ttlSecondsAfterFinished` after the request finished;
 //! - `state`: process-wide state (the attribute-sync [`gate`], task poll times, poll budgets).

@@ -369,6 +369,13 @@ pub fn poll_delay(age: Duration) -> Duration {
     (age / 4).clamp(Duration::from_secs(1), Duration::from_secs(5))
 }
 
+/// How long a running task missing from the tenant's task-status list answers goes before
+/// it is asked about on its own (and how long between two such asks): half its age, between
+/// 30 s and 10 min, so a tenant whose list shows only completed tasks costs few lone polls.
+pub fn lone_poll_delay(age: Duration) -> Duration {
+    (age / 2).clamp(Duration::from_secs(30), Duration::from_secs(600))
+}
+
 /// Why the request failed, for the `Failed` condition (first failing submission wins).
 pub fn failure(submissions: &[Submission]) -> Option<(&'static str, String)> {
     let (index, s) = submissions

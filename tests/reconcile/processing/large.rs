@@ -13,12 +13,12 @@ use super::*;
 use crate::env::NAMESPACE;
 
 /// Id of the `i`th added identity.
-fn bulk_id(i: usize) -> String {
+pub(super) fn bulk_id(i: usize) -> String {
     format!("b0b0b0b0b0b0b0b0{i:016x}")
 }
 
 /// A world whose tenant also holds `n` identities with alias `bulk.N`, tasks done at once.
-async fn bulk_env(n: usize) -> TestEnv {
+pub(super) async fn bulk_env(n: usize) -> TestEnv {
     TestEnv::with_config(|c| {
         c.task_duration = Duration::ZERO;
         let template = c.seed.identities[0].clone();
@@ -36,14 +36,14 @@ async fn bulk_env(n: usize) -> TestEnv {
 }
 
 /// Spec lines of a `ProcessIdentities` request for every `bulk.` identity.
-fn bulk_spec(extra: &str) -> String {
+pub(super) fn bulk_spec(extra: &str) -> String {
     format!(
         "  action: ProcessIdentities\n  identities:\n    filter:\n      - attribute: alias\n        operator: sw\n        value: bulk.\n{extra}"
     )
 }
 
 /// Reconciles until the request finished.
-async fn run_to_end(env: &TestEnv, name: &str) -> ProcessingRequestStatus {
+pub(super) async fn run_to_end(env: &TestEnv, name: &str) -> ProcessingRequestStatus {
     let start = Instant::now();
     loop {
         reconcile(env, name).await.expect("reconcile succeeds");

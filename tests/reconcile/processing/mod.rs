@@ -4,6 +4,7 @@
 
 mod actions;
 mod failures;
+mod follow;
 mod large;
 mod once;
 mod unknown;
@@ -142,7 +143,7 @@ pub fn resolved(
         phase: Some(isc_operator::api::processing_request::Phase::Running),
         resolved_ids: Some(ResolvedIdsRef {
             config_map_prefix: prefix,
-            calls_per_config_map: 20,
+            calls_per_config_map: u32::try_from(states.len().max(20)).unwrap(),
         }),
         submissions,
         start_time: Some(isc_operator::controller::status::now()),

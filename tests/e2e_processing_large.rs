@@ -107,6 +107,24 @@ async fn fifty_thousand_identities_take_200_pages_and_200_calls_with_a_small_sta
     sent.dedup();
     assert_eq!(sent.len(), IDENTITIES, "every identity exactly once");
 
+    // The 200 tasks were followed in list form (50 per `id in (...)` list call), never with
+    // a GET per task.
+    let task_lists = calls(&env, "getTaskStatusList").await;
+    assert!(
+        !task_lists.is_empty() && task_lists.len() <= 30,
+        "{} task-status list calls",
+        task_lists.len()
+    );
+    assert!(task_lists.iter().all(|l| {
+        l.query["filters"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("id in (") && f.matches(',').count() < 50)
+    }));
+    assert!(
+        calls(&env, "getTaskStatus").await.is_empty(),
+        "no GET per task"
+    );
+
     // The object, as the API server returns it (compact JSON, managedFields included), stays
     // small; so does its status alone.
     let path = format!(

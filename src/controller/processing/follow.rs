@@ -126,7 +126,11 @@ impl Run<'_> {
             };
             let delay = rules::poll_delay(age(s.submitted_at.as_ref()));
             next = earliest(next, delay);
-            if self.ctx.processing.poll_due(&poll_key(uid, task_id), delay, now) {
+            if self
+                .ctx
+                .processing
+                .poll_due(&poll_key(uid, task_id), delay, now)
+            {
                 due.push((i, task_id.clone()));
             }
         }
@@ -205,7 +209,11 @@ impl Run<'_> {
         let now = Instant::now();
         if !at_once && (age < delay || !self.ctx.processing.poll_due(&key, delay, now)) {
             let running = format!("task {task_id} running");
-            if !s.message.as_deref().is_some_and(|m| m.starts_with(&running)) {
+            if !s
+                .message
+                .as_deref()
+                .is_some_and(|m| m.starts_with(&running))
+            {
                 s.message = Some(format!(
                     "{running} (not in the tenant's list of completed tasks yet)"
                 ));

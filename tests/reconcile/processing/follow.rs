@@ -66,7 +66,10 @@ async fn six_hundred_identities_cost_three_lists_three_calls_and_one_task_list()
     let asked: BTreeSet<String> = asked_about(&lists[0]).into_iter().collect();
     assert_eq!(asked, tasks);
     assert_eq!(lists[0].query["limit"], "3");
-    assert!(calls(&env, "getTaskStatus").await.is_empty(), "no GET per task");
+    assert!(
+        calls(&env, "getTaskStatus").await.is_empty(),
+        "no GET per task"
+    );
     assert!(done.submissions.iter().all(|s| {
         s.state == SubmissionState::Succeeded && s.tenant_status.as_deref() == Some("SUCCESS")
     }));
@@ -90,7 +93,10 @@ async fn running_tasks_are_asked_about_again_in_list_form_only() {
     // Rounds at least a second apart: the third finds every 1.5 s task done.
     assert!((1..=3).contains(&lists.len()), "{lists:#?}");
     assert!(lists.iter().all(|l| asked_about(l).len() == 3));
-    assert!(calls(&env, "getTaskStatus").await.is_empty(), "no GET per task");
+    assert!(
+        calls(&env, "getTaskStatus").await.is_empty(),
+        "no GET per task"
+    );
 }
 
 /// Reconciles (every 200 ms) until finished, like the controller's requeues.
@@ -135,7 +141,10 @@ async fn sixty_tasks_are_followed_fifty_per_list_call() {
         .map(|s| s.task_id.clone().expect("task id"))
         .collect();
     assert_eq!(asked, tasks, "every task once, in order");
-    assert!(calls(&env, "getTaskStatus").await.is_empty(), "no GET per task");
+    assert!(
+        calls(&env, "getTaskStatus").await.is_empty(),
+        "no GET per task"
+    );
 }
 
 #[tokio::test]
@@ -188,7 +197,9 @@ async fn a_refused_task_list_falls_back_to_one_get_per_task() {
         &process_ids(&ids),
         &[SubmissionState::Pending; 2],
     ));
-    reconcile(&env, "refused").await.expect("reconcile succeeds");
+    reconcile(&env, "refused")
+        .await
+        .expect("reconcile succeeds");
     let done = status(&env, "refused");
     assert_eq!(done.phase, Some(Phase::Succeeded), "{done:#?}");
     assert_eq!(task_lists(&env).await.len(), 1);

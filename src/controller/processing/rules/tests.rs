@@ -254,7 +254,10 @@ fn poll_delay_is_bounded() {
 #[test]
 fn a_task_missing_from_the_lists_is_asked_about_alone_rarely() {
     assert_eq!(lone_poll_delay(Duration::ZERO), Duration::from_secs(30));
-    assert_eq!(lone_poll_delay(Duration::from_secs(120)), Duration::from_secs(60));
+    assert_eq!(
+        lone_poll_delay(Duration::from_secs(120)),
+        Duration::from_secs(60)
+    );
     assert_eq!(
         lone_poll_delay(Duration::from_secs(86_400)),
         Duration::from_secs(600)

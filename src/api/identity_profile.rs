@@ -210,7 +210,10 @@ pub struct IdentityProfileStatus {
     /// Generation the status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// Last time the tenant was compared with the spec.
+    /// Last reconcile of this object that changed its status. A reconcile that finds nothing
+    /// to change keeps it (a steady state writes nothing), and the Tenant's periodic resync
+    /// sweep compares every object with the tenant without reconciling (or touching) the
+    /// converged ones: see the operator's `isc_operator_resync_*` metrics for the sweeps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<Time>,
     /// Identities in the profile, as the tenant reports.

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
+use futures::StreamExt;
 use futures::future::join_all;
+use futures::stream::FuturesUnordered;
 use isc_operator::api::Tenant;
 use isc_operator::api::identity_profile::PendingCreate;
 use isc_operator::api::tenant::{CreationMethod, RateLimitSpec, TenantSpec};
@@ -65,16 +67,21 @@ fn put_wave(env: &mut TestEnv, count: usize) -> Vec<String> {
         .collect()
 }
 
-/// Reconciles all objects at once (as the controller does), after each got its finalizer.
-async fn reconcile_together(
-    env: &mut TestEnv,
-    names: &[String],
-) -> Vec<Result<Action, ReconcileError>> {
+/// Gives each object its finalizer (its first reconcile), so the next one creates.
+async fn add_finalizers(env: &mut TestEnv, names: &[String]) {
     for name in names {
         let obj = env.profile(name);
         let added = profile::reconcile(Arc::new(obj), Arc::clone(&env.ctx)).await;
         assert_eq!(added.expect("finalizer added"), Action::await_change());
     }
+}
+
+/// Reconciles all objects at once (as the controller does), after each got its finalizer.
+async fn reconcile_together(
+    env: &mut TestEnv,
+    names: &[String],
+) -> Vec<Result<Action, ReconcileError>> {
+    add_finalizers(env, names).await;
     let objects: Vec<_> = names.iter().map(|n| Arc::new(env.profile(n))).collect();
     join_all(
         objects
@@ -201,6 +208,54 @@ async fn method_individual_sends_one_post_per_profile_and_one_list() {
     assert_eq!(count(&calls, CREATE), 120, "{calls:?}");
     assert_eq!(count(&calls, IMPORT), 0);
     assert_eq!(count(&calls, LIST), 1);
+    assert_all_ready(&mut env, &names, &results).await;
+}
+
+#[tokio::test]
+async fn one_by_one_each_member_is_answered_when_its_own_post_returns() {
+    let mut env = fast_env(true).await;
+    individual_creates(&mut env);
+    warm_up(&mut env).await;
+    // The tenant handles the first POST at once but holds its answer: the wave keeps other
+    // POSTs in flight meanwhile, and their members do not wait for the held one.
+    admin(&env)
+        .add_fault(
+            json!({"method": "POST", "path": "/v2024/identity-profiles", "delayAfterMs": 3000}),
+        )
+        .await;
+    let names = put_wave(&mut env, 8);
+    add_finalizers(&mut env, &names).await;
+    let mut running: FuturesUnordered<_> = names
+        .iter()
+        .map(|name| {
+            let obj = Arc::new(env.profile(name));
+            let ctx = Arc::clone(&env.ctx);
+            async move { (name.clone(), profile::reconcile(obj, ctx).await) }
+        })
+        .collect();
+    let mut finished = Vec::new();
+    while let Some(done) = running.next().await {
+        finished.push(done);
+    }
+    drop(running);
+    let journal = env.journal().await;
+    let held = journal
+        .iter()
+        .find(|e| e.method == "POST" && e.flags.fault)
+        .and_then(|e| e.body["name"].as_str())
+        .expect("the held POST");
+    let held = format!("wave-{}", held.trim_start_matches("Wave Profile "));
+    let order: Vec<&str> = finished.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        order.last(),
+        Some(&held.as_str()),
+        "the other members were answered while {held}'s answer was held: {order:?}"
+    );
+    let calls = env.tenant_calls().await;
+    assert_eq!(count(&calls, CREATE), 8, "one POST each, once: {calls:?}");
+    assert_eq!(count(&calls, LIST), 1, "one list for the wave");
+    finished.sort_by_key(|(n, _)| names.iter().position(|name| name == n));
+    let results: Vec<_> = finished.into_iter().map(|(_, result)| result).collect();
     assert_all_ready(&mut env, &names, &results).await;
 }
 

@@ -227,12 +227,8 @@ async fn gathering_ends_after_a_quiet_window_or_at_the_cap() {
     assert_eq!(waves.take(id).len(), CAP_BATCHES);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_wave_never_gathers_longer_than_the_maximum() {
-    let waves = std::sync::Arc::new(CreateWaves::new(WaveSettings {
-        use_import: true,
-        import_batch_size: 50,
-    }));
+/// How long a new wave of `waves` gathers while a member joins every half quiet window.
+async fn gathering_under_steady_joins(waves: &std::sync::Arc<CreateWaves>) -> Duration {
     let (answer, _) = oneshot::channel();
     let id = waves
         .join(Member {
@@ -240,7 +236,7 @@ async fn a_wave_never_gathers_longer_than_the_maximum() {
             answer,
         })
         .expect("driver");
-    let joiner = std::sync::Arc::clone(&waves);
+    let joiner = std::sync::Arc::clone(waves);
     let keep_joining = tokio::spawn(async move {
         for i in 0..100 {
             tokio::time::sleep(QUIET / 2).await;
@@ -253,8 +249,39 @@ async fn a_wave_never_gathers_longer_than_the_maximum() {
     });
     let started = Instant::now();
     waves.gather(id).await;
-    assert_eq!(started.elapsed(), MAX_GATHER);
     keep_joining.abort();
+    drop(waves.take(id));
+    started.elapsed()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wave_never_gathers_longer_than_the_maximum() {
+    let waves = std::sync::Arc::new(CreateWaves::new(WaveSettings {
+        use_import: true,
+        import_batch_size: 50,
+    }));
+    assert_eq!(gathering_under_steady_joins(&waves).await, MAX_GATHER);
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_by_one_a_wave_gathers_briefly_unless_another_wave_is_sending() {
+    let waves = std::sync::Arc::new(CreateWaves::new(WaveSettings {
+        use_import: false,
+        import_batch_size: 50,
+    }));
+    assert_eq!(
+        gathering_under_steady_joins(&waves).await,
+        IDLE_GATHER,
+        "nothing is sending: the limiter would sit idle"
+    );
+    let sending = Sending::start(&waves);
+    assert_eq!(
+        gathering_under_steady_joins(&waves).await,
+        MAX_GATHER,
+        "another wave keeps the limiter busy meanwhile"
+    );
+    drop(sending);
+    assert_eq!(waves.sending.load(Ordering::Relaxed), 0);
 }
 
 #[tokio::test]

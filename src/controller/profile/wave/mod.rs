@@ -9,10 +9,7 @@
 //!   [`ReconcileError::WaveFailed`] and retry, their markers in place, and the next attempt's
 //!   fresh list decides (no duplicate).
 //! - Gathering ends [`QUIET`] after the last join, [`MAX_GATHER`] after the first, or at once
-//!   when [`CAP_BATCHES`] batches of members have joined. A wave that creates one POST per
-//!   member while no other wave of the tenant is sending gathers at most [`IDLE_GATHER`]: there
-//!   the rate limiter, not the number of calls, sets the pace, and it banks only about that
-//!   much idle time.
+//!   when [`CAP_BATCHES`] batches of members have joined.
 //! - One fresh list per wave ([`send::fresh_list`] picks the cheaper of the full list and a list
 //!   filtered by the members' names), then the members whose name exists are answered
 //!   [`WaveOutcome::Exists`] (adopt), the others are imported in batches of `importBatchSize`, or
@@ -27,7 +24,7 @@ mod send;
 mod tests;
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
@@ -42,10 +39,6 @@ use isc_client::models::IdentityProfile as TenantProfile;
 pub const QUIET: Duration = Duration::from_millis(300);
 /// Gathering never lasts longer than this after the first member joined.
 pub const MAX_GATHER: Duration = Duration::from_secs(2);
-/// A one-by-one wave gathers at most this long while no other wave of the tenant is sending.
-/// The client's rate limiter banks about one second of unused calls (its burst: 9 calls of
-/// 116 ms at the default 95 per 10 s), so waiting longer with nothing sent loses tenant time.
-pub const IDLE_GATHER: Duration = Duration::from_secs(1);
 /// A wave stops gathering once it holds this many import batches of members.
 pub const CAP_BATCHES: usize = 10;
 
@@ -109,8 +102,6 @@ pub struct CreateWaves {
     /// The tenant answered 403 to an import: this credential creates one POST at a time.
     import_forbidden: AtomicBool,
     next_id: AtomicU64,
-    /// Waves of this tenant sending their creates now.
-    sending: AtomicUsize,
     gathering: Mutex<Option<Gathering>>,
     /// Wakes the driver when the wave reached its cap.
     full: Notify,
@@ -132,7 +123,6 @@ impl CreateWaves {
             settings,
             import_forbidden: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
-            sending: AtomicUsize::new(0),
             gathering: Mutex::new(None),
             full: Notify::new(),
         }
@@ -161,7 +151,6 @@ impl CreateWaves {
             self.gather(id).await;
             open.id = None;
             let members = self.take(id);
-            let _sending = Sending::start(self);
             send::run(self, handle, members).await;
         }
         match answered.await {
@@ -209,7 +198,7 @@ impl CreateWaves {
                 if open.members.len() >= self.settings.cap() {
                     return;
                 }
-                (open.last_join + QUIET).min(open.started + self.max_gather())
+                (open.last_join + QUIET).min(open.started + MAX_GATHER)
             };
             if Instant::now() >= deadline {
                 return;
@@ -218,15 +207,6 @@ impl CreateWaves {
                 () = tokio::time::sleep_until(deadline) => {}
                 () = notified => {}
             }
-        }
-    }
-
-    /// How long a wave may gather: [`IDLE_GATHER`] when it will send one POST per member and
-    /// no other wave is sending (the limiter would sit idle), else [`MAX_GATHER`].
-    fn max_gather(&self) -> Duration {
-        match !self.imports() && self.sending.load(Ordering::Relaxed) == 0 {
-            true => IDLE_GATHER,
-            false => MAX_GATHER,
         }
     }
 
@@ -262,23 +242,5 @@ impl Drop for OpenWave<'_> {
         if let Some(id) = self.id {
             drop(self.waves.take(id));
         }
-    }
-}
-
-/// A wave sending its creates; counted while it lives (also when its driver is dropped).
-struct Sending<'a> {
-    waves: &'a CreateWaves,
-}
-
-impl<'a> Sending<'a> {
-    fn start(waves: &'a CreateWaves) -> Self {
-        waves.sending.fetch_add(1, Ordering::Relaxed);
-        Sending { waves }
-    }
-}
-
-impl Drop for Sending<'_> {
-    fn drop(&mut self) {
-        self.waves.sending.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -263,27 +263,6 @@ async fn a_wave_never_gathers_longer_than_the_maximum() {
     assert_eq!(gathering_under_steady_joins(&waves).await, MAX_GATHER);
 }
 
-#[tokio::test(start_paused = true)]
-async fn one_by_one_a_wave_gathers_briefly_unless_another_wave_is_sending() {
-    let waves = std::sync::Arc::new(CreateWaves::new(WaveSettings {
-        use_import: false,
-        import_batch_size: 50,
-    }));
-    assert_eq!(
-        gathering_under_steady_joins(&waves).await,
-        IDLE_GATHER,
-        "nothing is sending: the limiter would sit idle"
-    );
-    let sending = Sending::start(&waves);
-    assert_eq!(
-        gathering_under_steady_joins(&waves).await,
-        MAX_GATHER,
-        "another wave keeps the limiter busy meanwhile"
-    );
-    drop(sending);
-    assert_eq!(waves.sending.load(Ordering::Relaxed), 0);
-}
-
 #[tokio::test]
 async fn a_driver_dropped_while_gathering_closes_its_wave() {
     let waves = CreateWaves::new(WaveSettings {

@@ -65,12 +65,29 @@ pub struct OperatorConfig {
     pub max_identities_ceiling: usize,
 }
 
+/// Most Kubernetes API requests the operator has in flight at once. kube's HTTP/1.1 client opens
+/// one connection per concurrent request and keeps each one idle afterwards: unbounded, a start
+/// with thousands of objects opened thousands of TLS connections (tens of KiB each) and overloaded
+/// the API server. Watches hold no slot once their response has started.
+pub const KUBE_MAX_IN_FLIGHT: usize = 32;
+
+/// The Kubernetes client (kubeconfig or in-cluster), with at most [`KUBE_MAX_IN_FLIGHT`]
+/// requests in flight.
+pub async fn kube_client() -> Result<kube::Client, kube::Error> {
+    let config = kube::Config::infer()
+        .await
+        .map_err(kube::Error::InferConfig)?;
+    Ok(kube::client::ClientBuilder::try_from(config)?
+        .with_layer(&tower::limit::ConcurrencyLimitLayer::new(
+            KUBE_MAX_IN_FLIGHT,
+        ))
+        .build())
+}
+
 /// Runs the operator until SIGTERM/Ctrl-C (or, when elected, until the Lease is lost, which is
 /// an error so that the process restarts as a standby).
 pub async fn run_operator(config: OperatorConfig) -> Result<(), RuntimeError> {
-    let client = kube::Client::try_default()
-        .await
-        .map_err(RuntimeError::KubeClient)?;
+    let client = kube_client().await.map_err(RuntimeError::KubeClient)?;
     let listener = tokio::net::TcpListener::bind(config.health_listen)
         .await
         .map_err(|source| RuntimeError::Listen {

@@ -45,12 +45,14 @@ impl Default for RateLimit {
 ///
 /// GCRA allows `burst` at once plus one cell per `period`, so a window can see
 /// `burst + per / period` calls; choosing `period = per / (requests - burst)` keeps that at
-/// `requests`. The burst is a tenth of the limit, so a resync can start quickly.
+/// `requests`. Every unit of burst slows the sustained pace (a burst of 9 left 86 calls per
+/// 10 s instead of 94), and the operator's bulk work (lists, creates, processing) is paced, not
+/// bursty: the burst is one call.
 pub(crate) fn quota_for(limit: RateLimit) -> Result<Quota, IscError> {
     let requests = limit.requests.max(2);
-    let burst = (requests / 10).max(1);
+    let burst = 1;
     let period = limit.per / (requests - burst);
-    let burst = NonZeroU32::new(burst).expect("max(1) is non-zero");
+    let burst = NonZeroU32::new(burst).expect("one is non-zero");
     Ok(Quota::with_period(period)
         .ok_or_else(|| IscError::Config("rate limit window must be positive".to_string()))?
         .allow_burst(burst))
@@ -156,6 +158,17 @@ mod tests {
                 "{requests}/{per}ms allows {worst}"
             );
         }
+    }
+
+    #[test]
+    fn the_sustained_pace_is_one_under_the_limit() {
+        let quota = quota_for(RateLimit::default()).unwrap();
+        assert_eq!(quota.burst_size().get(), 1);
+        assert_eq!(
+            quota.replenish_interval(),
+            TENANT_LIMIT_WINDOW / 94,
+            "95 per 10 s: 94 paced calls plus the burst of one"
+        );
     }
 
     #[test]

@@ -14,6 +14,40 @@ use crate::api::{IdentityProfile, Tenant};
 use crate::controller::metrics::Metrics;
 use crate::controller::tenant_pool::TenantPool;
 
+/// Events published through one [`Recorder`] before it is replaced by a fresh one.
+const EVENTS_PER_RECORDER: usize = 1000;
+
+/// kube's [`Recorder`] keeps every Event it published for six minutes (to count repeats as a
+/// series); a start with 10 000 objects kept 10 000 Events in memory. This one starts a fresh
+/// Recorder every [`EVENTS_PER_RECORDER`] Events, so at most that many are kept (a repeat
+/// across the switch is a new Event instead of a count).
+struct BoundedRecorder {
+    client: Client,
+    reporter: Reporter,
+    current: Mutex<(Recorder, usize)>,
+}
+
+impl BoundedRecorder {
+    fn new(client: Client, reporter: Reporter) -> Self {
+        let recorder = Recorder::new(client.clone(), reporter.clone());
+        BoundedRecorder {
+            client,
+            reporter,
+            current: Mutex::new((recorder, 0)),
+        }
+    }
+
+    /// The recorder for the next Event.
+    fn current(&self) -> Recorder {
+        let mut current = self.current.lock().expect("recorder lock");
+        if current.1 >= EVENTS_PER_RECORDER {
+            *current = (Recorder::new(self.client.clone(), self.reporter.clone()), 0);
+        }
+        current.1 += 1;
+        current.0.clone()
+    }
+}
+
 /// Shared reconcile context.
 pub struct Context {
     /// Kubernetes client.
@@ -22,7 +56,7 @@ pub struct Context {
     pub tenants: TenantPool,
     /// Counters served on `/metrics`.
     pub metrics: Arc<Metrics>,
-    recorder: Recorder,
+    recorder: BoundedRecorder,
     profiles: Store<IdentityProfile>,
     tenant_objects: Store<Tenant>,
     failures: Mutex<Failures>,
@@ -46,7 +80,7 @@ impl Context {
             instance,
         };
         Context {
-            recorder: Recorder::new(client.clone(), reporter),
+            recorder: BoundedRecorder::new(client.clone(), reporter),
             client,
             tenants: TenantPool::new(Arc::clone(&metrics)),
             metrics,
@@ -118,7 +152,8 @@ impl Context {
             action: action.to_string(),
             secondary: None,
         };
-        if let Err(e) = self.recorder.publish(&event, &obj.object_ref(&())).await {
+        let recorder = self.recorder.current();
+        if let Err(e) = recorder.publish(&event, &obj.object_ref(&())).await {
             tracing::warn!(error = %e, reason, "could not publish event");
         }
     }

@@ -4,6 +4,7 @@
 pub mod health;
 pub mod leader;
 pub mod logging;
+pub mod memory;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -101,6 +102,7 @@ pub async fn run_operator(config: OperatorConfig) -> Result<(), RuntimeError> {
     };
     let health = Arc::new(health::HealthState::new(role));
     health::spawn(listener, Arc::clone(&metrics), Arc::clone(&health));
+    memory::spawn_release_loop();
     let instance = instance_name(|name| std::env::var(name).ok());
     tracing::info!(namespace = ?config.namespace, "isc-operator starting");
     let settings = controller::Settings {

@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
@@ -54,7 +54,7 @@ const AFTER_CHANGE_RECHECK: std::time::Duration = std::time::Duration::from_secs
 /// Kubernetes or tenant call and finishes at once, so the bound delays nothing in steady
 /// state. Large enough for a creation wave to gather many members (a waiting member holds a
 /// slot).
-pub const RECONCILE_CONCURRENCY: u16 = 256;
+pub const RECONCILE_CONCURRENCY: u16 = 128;
 
 /// Runs one reconcile so that a panic in it (a bug) becomes [`ReconcileError::Panicked`] for
 /// that object instead of unwinding through the controller loop and the process: every other
@@ -150,10 +150,14 @@ pub async fn run(
     let (processing_store, processing_events) = reflected::<ProcessingRequest>(&client, &namespace);
     let (secret_store, secret_events) = reflected_secrets(&client, &namespace);
     let (sweep_trigger, swept) = futures::channel::mpsc::unbounded();
-    let profile_controller =
-        Controller::for_stream(profile_events, profile_store.clone()).reconcile_on(swept);
-    let tenant_controller = Controller::for_stream(tenant_events, tenant_store.clone());
-    let processing_controller = Controller::for_stream(processing_events, processing_store.clone());
+    let bounded = || controller::Config::default().concurrency(RECONCILE_CONCURRENCY);
+    let profile_controller = Controller::for_stream(profile_events, profile_store.clone())
+        .with_config(bounded())
+        .reconcile_on(swept);
+    let tenant_controller =
+        Controller::for_stream(tenant_events, tenant_store.clone()).with_config(bounded());
+    let processing_controller =
+        Controller::for_stream(processing_events, processing_store.clone()).with_config(bounded());
     let stores = (
         profile_store.clone(),
         tenant_store.clone(),

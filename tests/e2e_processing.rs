@@ -22,16 +22,7 @@ fn seed_id(i: usize) -> String {
 
 async fn env(name: &str) -> Env {
     let env = Env::new(name).await;
-    let out = env
-        .cp
-        .kubectl_async(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/processingrequests.isc.identitynow.dev",
-        ])
-        .await;
-    assert_success(&out, "ProcessingRequest CRD established");
+    env.wait_processing_crd().await;
     env.apply_tenant(30).await;
     env
 }

@@ -48,16 +48,7 @@ async fn fifty_thousand_identities_take_200_pages_and_200_calls_with_a_small_sta
         config_with_identities(IDENTITIES),
     )
     .await;
-    let out = env
-        .cp
-        .kubectl_async(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/processingrequests.isc.identitynow.dev",
-        ])
-        .await;
-    assert_success(&out, "ProcessingRequest CRD established");
+    env.wait_processing_crd().await;
     env.apply_tenant(30).await;
     env.admin.clear_journal().await;
     env.apply(

@@ -134,18 +134,9 @@ impl TenantPool {
         namespace: &str,
         name: &str,
     ) -> Result<Arc<Tenant>, ReconcileError> {
-        if let Some(tenant) = self
-            .tenant_store
-            .get(&ObjectRef::new(name).within(namespace))
-        {
-            return Ok(tenant);
-        }
-        let tenants: Api<Tenant> = Api::namespaced(kube.clone(), namespace);
-        let tenant = tenants
-            .get_opt(name)
+        cached_or_get(&self.tenant_store, kube, namespace, name)
             .await?
-            .ok_or_else(|| ReconcileError::TenantNotFound(name.to_string()))?;
-        Ok(Arc::new(tenant))
+            .ok_or_else(|| ReconcileError::TenantNotFound(name.to_string()))
     }
 
     /// The Secret from the watch cache (labelled Secrets only), else from one GET.
@@ -155,18 +146,9 @@ impl TenantPool {
         namespace: &str,
         name: &str,
     ) -> Result<Arc<Secret>, ReconcileError> {
-        if let Some(secret) = self
-            .secret_store
-            .get(&ObjectRef::new(name).within(namespace))
-        {
-            return Ok(secret);
-        }
-        let secrets: Api<Secret> = Api::namespaced(kube.clone(), namespace);
-        let secret = secrets
-            .get_opt(name)
+        cached_or_get(&self.secret_store, kube, namespace, name)
             .await?
-            .ok_or_else(|| ReconcileError::SecretNotFound(name.to_string()))?;
-        Ok(Arc::new(secret))
+            .ok_or_else(|| ReconcileError::SecretNotFound(name.to_string()))
     }
 
     /// Replaces the policy (before the first resolve: cached clients are not re-checked).
@@ -294,4 +276,25 @@ pub fn jittered(interval: Duration) -> Duration {
     use rand::Rng;
     let factor = rand::rng().random_range(0.9..1.1);
     interval.mul_f64(factor)
+}
+
+/// The object from a watch cache, else from one GET (a just-created object the cache has not
+/// seen yet, or one the cache does not hold); `None` when it does not exist.
+async fn cached_or_get<K>(
+    store: &Store<K>,
+    kube: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<Arc<K>>, kube::Error>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    if let Some(object) = store.get(&ObjectRef::new(name).within(namespace)) {
+        return Ok(Some(object));
+    }
+    let api: Api<K> = Api::namespaced(kube.clone(), namespace);
+    Ok(api.get_opt(name).await?.map(Arc::new))
 }

@@ -49,16 +49,7 @@ fn condition(r: &ProcessingRequest, type_: &str) -> Option<Condition> {
 
 async fn env(name: &str, config: isc_sim::SimConfig) -> Env {
     let env = Env::with_sim(name, "127.0.0.1:0", config).await;
-    let out = env
-        .cp
-        .kubectl_async(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/processingrequests.isc.identitynow.dev",
-        ])
-        .await;
-    assert_success(&out, "ProcessingRequest CRD established");
+    env.wait_processing_crd().await;
     env
 }
 

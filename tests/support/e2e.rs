@@ -210,6 +210,20 @@ impl Env {
         env
     }
 
+    /// Waits until the ProcessingRequest CRD is served (installed with the others at start).
+    pub async fn wait_processing_crd(&self) {
+        let out = self
+            .cp
+            .kubectl_async(&[
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                "crd/processingrequests.isc.identitynow.dev",
+            ])
+            .await;
+        assert_success(&out, "ProcessingRequest CRD established");
+    }
+
     /// Applies the demo Tenant and its Secret, pointing at this test's simulator.
     pub async fn apply_tenant(&self, resync_seconds: u32) {
         self.apply(&tenant_yaml(&self.sim.base_url(), resync_seconds))

@@ -6,5 +6,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    isc_operator::runtime::memory::limit_arenas();
     isc_operator::cli::execute(isc_operator::cli::Cli::parse())
 }

@@ -88,8 +88,8 @@ async fn a_refused_create_is_sent_at_most_once_per_resync_interval() {
     let p = wait_ready_reason(&env, &env.ns, "refused", "False", "TenantRejected").await;
     let (_, _, message) = ready(&p).unwrap();
     assert!(
-        message.contains("does not name a known source"),
-        "the condition carries the tenant's message: {message}"
+        message.contains("UNKNOWN_REFERENCE_RESOLVER") && message.contains(UNKNOWN_SOURCE),
+        "the condition carries the tenant's import error (key and text): {message}"
     );
     let status = p.status.clone().unwrap();
     let refusal = status.last_refusal.expect("status.lastRefusal recorded");
@@ -103,17 +103,26 @@ async fn a_refused_create_is_sent_at_most_once_per_resync_interval() {
         rejected.iter().all(|e| e
             .note
             .as_deref()
-            .is_some_and(|n| n.contains("does not name a known source"))),
+            .is_some_and(|n| n.contains("UNKNOWN_REFERENCE_RESOLVER"))),
         "the Event carries the tenant's message: {rejected:?}"
     );
 
-    // Over 60 s (one resync of 40 s may retry once): at most two refused POSTs.
+    // Over 60 s (one resync of 40 s may retry once): at most two imports, each answered with
+    // the object in `errors` (creates go through import by default).
     tokio::time::sleep(Duration::from_secs(60).saturating_sub(started.elapsed())).await;
     let calls = env.admin.api_calls().await;
-    let posts = of_operation(&calls, "createIdentityProfile");
-    assert!(!posts.is_empty(), "the create was tried");
-    assert!(posts.iter().all(|e| e.status == 400), "{posts:?}");
-    assert!(posts.len() <= 2, "{} refused POSTs: {posts:?}", posts.len());
+    let imports = of_operation(&calls, "importIdentityProfiles");
+    assert!(!imports.is_empty(), "the create was tried");
+    assert!(imports.iter().all(|e| e.status == 200), "{imports:?}");
+    assert!(
+        imports.len() <= 2,
+        "{} refused imports: {imports:?}",
+        imports.len()
+    );
+    assert!(
+        of_operation(&calls, "createIdentityProfile").is_empty(),
+        "no POST besides the import"
+    );
     assert!(
         env.tenant_profiles()
             .await

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
     doc = "An ISC tenant the operator manages, and the credential it uses.",
     printcolumn = r#"{"name":"URL","type":"string","jsonPath":".spec.baseUrl"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Suspended","type":"boolean","jsonPath":".spec.suspend","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
@@ -46,6 +47,11 @@ pub struct TenantSpec {
     /// batches of 50).
     #[serde(default)]
     pub creation: CreationSpec,
+    /// Incident switch: `true` stops every tenant write for this tenant (profile creates,
+    /// patches and deletes, processing calls); reads and plans go on and every affected object
+    /// shows `Suspended`. Set it back to `false` (or remove it) to resume.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspend: bool,
 }
 
 fn default_resync_seconds() -> u32 {

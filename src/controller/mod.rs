@@ -19,7 +19,9 @@
 
 pub mod context;
 pub mod error;
+pub mod kstatus;
 pub mod metrics;
+pub mod pause;
 pub mod processing;
 pub mod profile;
 pub mod profile_cache;

@@ -1,0 +1,180 @@
+//! The kstatus conventions every kind follows, in one place, so GitOps tools (Flux `wait`,
+//! `kubectl wait`, cli-utils' kstatus, Argo CD health scripts) read all three kinds the same way.
+//!
+//! - `Ready`: True when the object does what it declares (normal-true);
+//! - `Reconciling`: True while the operator works toward the current generation (abnormal-true,
+//!   removed otherwise), also while it waits out transient trouble (429, 5xx, timeouts);
+//! - `Stalled`: True when the operator cannot progress without a change from a person (invalid
+//!   spec, Conflict, a refused write, Forbidden, authentication failure, a failed request);
+//!   abnormal-true, removed otherwise;
+//! - `Suspended`: True while tenant writes are held by `Tenant.spec.suspend` or the object's
+//!   `isc.identitynow.dev/paused` annotation (abnormal-true, removed otherwise).
+//!
+//! Every condition carries the generation it describes (`observedGeneration`).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
+use crate::controller::status::{FALSE, TRUE, remove_condition, set_condition};
+
+/// Condition types of the kstatus conventions.
+pub mod condition {
+    /// Normal-true: the object does what it declares.
+    pub const READY: &str = crate::controller::status::condition::READY;
+    /// Abnormal-true: work toward the current generation is under way.
+    pub const RECONCILING: &str = "Reconciling";
+    /// Abnormal-true: no progress without a change from a person.
+    pub const STALLED: &str = "Stalled";
+    /// Abnormal-true: tenant writes are paused for this object.
+    pub const SUSPENDED: &str = "Suspended";
+}
+
+/// Where an object stands, as one value: the three kstatus conditions follow from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress<'a> {
+    /// Done: `Ready=True`, no `Reconciling`, no `Stalled`.
+    Ready {
+        /// CamelCase reason.
+        reason: &'a str,
+        /// Human-readable message.
+        message: &'a str,
+    },
+    /// Working (or waiting out transient trouble): `Reconciling=True`, `Ready=False` with the
+    /// same reason, no `Stalled`.
+    Reconciling {
+        /// CamelCase reason.
+        reason: &'a str,
+        /// Human-readable message.
+        message: &'a str,
+    },
+    /// Stuck until a person changes something: `Stalled=True`, `Ready=False` with the same
+    /// reason, no `Reconciling`.
+    Stalled {
+        /// CamelCase reason.
+        reason: &'a str,
+        /// Human-readable message.
+        message: &'a str,
+    },
+}
+
+/// Sets `Ready`, `Reconciling` and `Stalled` for `progress`, each with `generation`.
+pub fn set_progress(conditions: &mut Vec<Condition>, generation: Option<i64>, progress: Progress) {
+    match progress {
+        Progress::Ready { reason, message } => {
+            set_condition(
+                conditions,
+                condition::READY,
+                TRUE,
+                reason,
+                message,
+                generation,
+            );
+            remove_condition(conditions, condition::RECONCILING);
+            remove_condition(conditions, condition::STALLED);
+        }
+        Progress::Reconciling { reason, message } => {
+            set_condition(
+                conditions,
+                condition::READY,
+                FALSE,
+                reason,
+                message,
+                generation,
+            );
+            set_condition(
+                conditions,
+                condition::RECONCILING,
+                TRUE,
+                reason,
+                message,
+                generation,
+            );
+            remove_condition(conditions, condition::STALLED);
+        }
+        Progress::Stalled { reason, message } => {
+            set_condition(
+                conditions,
+                condition::READY,
+                FALSE,
+                reason,
+                message,
+                generation,
+            );
+            set_condition(
+                conditions,
+                condition::STALLED,
+                TRUE,
+                reason,
+                message,
+                generation,
+            );
+            remove_condition(conditions, condition::RECONCILING);
+        }
+    }
+}
+
+/// Sets (`Some`) or removes (`None`) the `Suspended` condition; `hold` is the reason and message
+/// of [`crate::controller::pause::writes_held`].
+pub fn set_suspended(
+    conditions: &mut Vec<Condition>,
+    generation: Option<i64>,
+    hold: Option<&crate::controller::pause::WriteHold>,
+) {
+    match hold {
+        Some(hold) => set_condition(
+            conditions,
+            condition::SUSPENDED,
+            TRUE,
+            hold.reason,
+            hold.message.clone(),
+            generation,
+        ),
+        None => remove_condition(conditions, condition::SUSPENDED),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::status::{find_condition, is_true};
+
+    #[test]
+    fn each_progress_leaves_exactly_its_own_abnormal_condition() {
+        let mut cs = Vec::new();
+        set_progress(
+            &mut cs,
+            Some(3),
+            Progress::Reconciling {
+                reason: "Creating",
+                message: "m",
+            },
+        );
+        assert!(is_true(&cs, condition::RECONCILING));
+        assert!(!is_true(&cs, condition::READY));
+        assert!(find_condition(&cs, condition::STALLED).is_none());
+        set_progress(
+            &mut cs,
+            Some(3),
+            Progress::Stalled {
+                reason: "InvalidSpec",
+                message: "m",
+            },
+        );
+        assert!(is_true(&cs, condition::STALLED));
+        assert!(find_condition(&cs, condition::RECONCILING).is_none());
+        assert_eq!(
+            find_condition(&cs, condition::READY).unwrap().reason,
+            "InvalidSpec"
+        );
+        set_progress(
+            &mut cs,
+            Some(4),
+            Progress::Ready {
+                reason: "Synced",
+                message: "m",
+            },
+        );
+        assert_eq!(cs.len(), 1);
+        assert!(is_true(&cs, condition::READY));
+        assert!(cs.iter().all(|c| c.observed_generation == Some(4)));
+    }
+}

@@ -165,6 +165,35 @@ impl ReconcileError {
         }
     }
 
+    /// Whether the operator cannot progress without a change from a person (kstatus
+    /// `Stalled=True`): an invalid spec, a Conflict, a refused write, Forbidden, a refused
+    /// credential, a policy violation. Everything else (a Tenant or Secret not there yet, 429,
+    /// 5xx, timeouts, Kubernetes errors, waiting for a task) is `Reconciling`: it may clear by
+    /// itself, and a GitOps tool must not fail fast on it.
+    pub fn stalls(&self) -> bool {
+        match self {
+            ReconcileError::InvalidSpec(_)
+            | ReconcileError::Conflict(_)
+            | ReconcileError::Policy(_)
+            | ReconcileError::SecretKeyMissing { .. }
+            | ReconcileError::TenantTaskFailed(_)
+            | ReconcileError::RefusedBefore { .. }
+            | ReconcileError::MalformedTenantObject(_)
+            | ReconcileError::DeletionBlocked(_)
+            | ReconcileError::ImportRefused { .. }
+            | ReconcileError::DuplicateTenantProfiles(_) => true,
+            ReconcileError::Tenant(e) => {
+                matches!(e.class(), ErrorClass::Forbidden | ErrorClass::Permanent)
+            }
+            ReconcileError::TenantNotFound(_)
+            | ReconcileError::SecretNotFound(_)
+            | ReconcileError::Waiting(_)
+            | ReconcileError::Panicked
+            | ReconcileError::WaveFailed(_)
+            | ReconcileError::Kube(_) => false,
+        }
+    }
+
     /// Message for conditions and events; for a 403 it says which credential is needed.
     pub fn message(&self) -> String {
         match self {

@@ -1,0 +1,63 @@
+-- Argo CD health of a ProcessingRequest (isc.identitynow.dev), from the kstatus conditions the
+-- operator writes. Installed by argocd-cm.yaml beside this file (generated from it).
+--   Suspended=True                          -> Suspended (paused request or suspended Tenant)
+--   status.observedGeneration /= generation -> Progressing (the operator has not seen it yet)
+--   Stalled=True                            -> Degraded (the request failed)
+--   Reconciling=True                        -> Progressing (resolving, submitting, following)
+--   Ready=True                              -> Healthy (Succeeded, or AlreadyCompleted)
+--   anything else (no status yet, Ready=False) -> Progressing
+-- Only Lua's base library is used: Argo CD opens no string library for custom health scripts.
+local function find(conditions, type)
+  for _, c in ipairs(conditions) do
+    if c.type == type and c.status == "True" then
+      return c
+    end
+  end
+  return nil
+end
+
+local function text(c)
+  if c.message ~= nil and c.message ~= "" then
+    return c.message
+  end
+  return c.reason or c.type
+end
+
+-- "Running: <message>" while the request is under way, so the phase shows in Argo CD's UI.
+local function phased(status, message)
+  if status.phase ~= nil then
+    return status.phase .. ": " .. message
+  end
+  return message
+end
+
+local status = obj.status
+if status == nil or status.conditions == nil then
+  return { status = "Progressing", message = "Waiting for the operator to pick up the ProcessingRequest" }
+end
+local suspended = find(status.conditions, "Suspended")
+if suspended ~= nil then
+  return { status = "Suspended", message = text(suspended) }
+end
+local generation = obj.metadata.generation
+if generation ~= nil and status.observedGeneration ~= generation then
+  return { status = "Progressing", message = "Waiting for the operator to observe generation " .. generation }
+end
+local stalled = find(status.conditions, "Stalled")
+if stalled ~= nil then
+  return { status = "Degraded", message = phased(status, text(stalled)) }
+end
+local reconciling = find(status.conditions, "Reconciling")
+if reconciling ~= nil then
+  return { status = "Progressing", message = phased(status, text(reconciling)) }
+end
+local ready = find(status.conditions, "Ready")
+if ready ~= nil then
+  return { status = "Healthy", message = phased(status, text(ready)) }
+end
+for _, c in ipairs(status.conditions) do
+  if c.type == "Ready" then
+    return { status = "Progressing", message = phased(status, text(c)) }
+  end
+end
+return { status = "Progressing", message = phased(status, "waiting for the operator") }

@@ -419,11 +419,29 @@ pub struct ProcessingRequestStatus {
     /// When the request finished (Succeeded or Failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_time: Option<Time>,
-    /// `Resolved`, `Complete`, `Failed`, `SubmissionOutcomeUnknown`, `Blocked`.
+    /// The earlier run of the same request (same namespace, name and spec) this one did not
+    /// repeat (condition `Ready` reason `AlreadyCompleted`); absent when the request ran itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_run: Option<PreviousRun>,
+    /// kstatus `Ready`, `Reconciling`, `Stalled`, `Suspended`, and `Resolved`, `Complete`,
+    /// `Failed`, `SubmissionOutcomeUnknown`, `Blocked`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "crate::api::conditions_schema")]
     pub conditions: Vec<Condition>,
     /// Generation the status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+}
+
+/// A finished run of a request with the same namespace, name and spec, as the operator's record
+/// of finished runs (ConfigMap `isc-operator-completed-runs`) holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviousRun {
+    /// How the earlier run ended (`Succeeded` or `Failed`).
+    pub outcome: Phase,
+    /// When it finished.
+    pub completed_at: Time,
+    /// The uid of the earlier object.
+    pub uid: String,
 }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -87,6 +88,45 @@ pub struct RunArgs {
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=250_000),
     )]
     pub max_identities_ceiling: usize,
+    /// How long a finished ProcessingRequest is remembered, so a copy recreated with the same
+    /// namespace, name and spec (say by a GitOps tool after `ttlSecondsAfterFinished` deleted
+    /// it) does not run again: seconds, or a number with `s`, `m`, `h` or `d` (`7d`, `168h`;
+    /// at most 365d). `0` turns the record off.
+    #[arg(
+        long,
+        env = "ISC_COMPLETED_RUN_RETENTION",
+        default_value = "7d",
+        value_parser = parse_retention,
+    )]
+    pub completed_run_retention: Duration,
+}
+
+/// Longest `--completed-run-retention`.
+const MAX_RETENTION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Parses `--completed-run-retention`: seconds, or a number with `s`, `m`, `h` or `d`.
+pub fn parse_retention(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_lowercase()),
+        _ => (text, 's'),
+    };
+    let per_unit = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(format!("unknown unit {unit:?}: use s, m, h or d")),
+    };
+    let count: u64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 604800, 168h or 7d"))?;
+    let retention = Duration::from_secs(count.saturating_mul(per_unit));
+    if retention > MAX_RETENTION {
+        return Err("at most 365d".to_string());
+    }
+    Ok(retention)
 }
 
 impl RunArgs {
@@ -104,6 +144,7 @@ impl RunArgs {
             health_listen: self.health_listen,
             tenant_policy: TenantPolicy::new(self.allowed_tenant_hosts, self.allow_insecure_http),
             max_identities_ceiling: self.max_identities_ceiling,
+            completed_run_retention: self.completed_run_retention,
         }
     }
 }
@@ -236,6 +277,28 @@ mod tests {
         assert!(policy.allow_insecure_http);
         assert!(parse(&["run", "--allowed-tenant-hosts", "a/b"]).is_err());
         assert!(parse(&["run", "--allowed-tenant-hosts", ""]).is_err());
+    }
+
+    #[test]
+    fn the_completed_run_retention_takes_seconds_or_a_unit() {
+        let Command::Run(args) = parse(&["run"]).unwrap().command else {
+            panic!("not run");
+        };
+        assert_eq!(
+            args.operator_config().completed_run_retention,
+            Duration::from_secs(7 * 86_400),
+            "default: 7 days"
+        );
+        assert_eq!(parse_retention("3600"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_retention("168h"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_retention("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_retention("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_retention("2D"), Ok(Duration::from_secs(2 * 86_400)));
+        assert!(parse_retention("7w").is_err());
+        assert!(parse_retention("d").is_err());
+        assert!(parse_retention("-1").is_err());
+        assert!(parse_retention("366d").is_err());
+        assert!(parse(&["run", "--completed-run-retention", "soon"]).is_err());
     }
 
     #[test]

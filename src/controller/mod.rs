@@ -114,6 +114,9 @@ pub struct Settings {
     /// The most identities any one `ProcessingRequest` may raise its own limit to
     /// (`--max-identities-ceiling`): an admin's bound on deliberate large runs.
     pub max_identities_ceiling: usize,
+    /// How long a finished `ProcessingRequest` is remembered so a recreated copy does not run
+    /// again (`--completed-run-retention`; zero: not remembered).
+    pub completed_run_retention: std::time::Duration,
 }
 
 impl Settings {
@@ -124,6 +127,7 @@ impl Settings {
             instance: None,
             tenant_policy,
             max_identities_ceiling: processing::rules::DEFAULT_MAX_IDENTITIES_CEILING,
+            completed_run_retention: processing::completed::DEFAULT_RETENTION,
         }
     }
 }
@@ -145,6 +149,7 @@ pub async fn run(
         instance,
         tenant_policy: policy,
         max_identities_ceiling,
+        completed_run_retention,
     } = settings;
     let shutdown = Box::pin(shutdown).shared();
     let (profile_store, profile_events) = reflected::<IdentityProfile>(&client, &namespace);
@@ -173,13 +178,13 @@ pub async fn run(
         ),
         &health,
     );
-    let ctx = Arc::new(
-        Context::new(client.clone(), profile_store, instance, metrics)
-            .with_tenant_store(tenant_store)
-            .with_secret_store(secret_store)
-            .with_tenant_policy(policy)
-            .with_max_identities_ceiling(max_identities_ceiling),
-    );
+    let mut context = Context::new(client.clone(), profile_store, instance, metrics)
+        .with_tenant_store(tenant_store)
+        .with_secret_store(secret_store)
+        .with_tenant_policy(policy)
+        .with_max_identities_ceiling(max_identities_ceiling);
+    context.processing.completed_run_retention = completed_run_retention;
+    let ctx = Arc::new(context);
     let profile_results = profile_controller
         .graceful_shutdown_on(shutdown.clone())
         .run(

@@ -64,6 +64,8 @@ pub struct OperatorConfig {
     pub tenant_policy: controller::tenant_policy::TenantPolicy,
     /// The most identities a `ProcessingRequest` may raise its limit to (`--max-identities-ceiling`).
     pub max_identities_ceiling: usize,
+    /// How long finished `ProcessingRequest`s are remembered (`--completed-run-retention`).
+    pub completed_run_retention: std::time::Duration,
 }
 
 /// Most Kubernetes API requests the operator has in flight at once. kube's HTTP/1.1 client opens
@@ -110,6 +112,7 @@ pub async fn run_operator(config: OperatorConfig) -> Result<(), RuntimeError> {
         instance: instance.clone(),
         tenant_policy: config.tenant_policy,
         max_identities_ceiling: config.max_identities_ceiling,
+        completed_run_retention: config.completed_run_retention,
     };
     let Some(election) = config.leader_election else {
         controller::run(client, settings, metrics, health, shutdown_signal()).await;

@@ -42,10 +42,13 @@
 //! - `state`: process-wide state (the attribute-sync [`gate`], task poll times, poll budgets).
 
 pub mod budget;
+pub mod completed;
 mod follow;
 pub mod gate;
+mod hold;
 mod ids;
 mod locate;
+pub mod progress;
 mod resolve;
 pub mod rules;
 mod run;

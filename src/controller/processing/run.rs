@@ -14,12 +14,15 @@ use crate::api::processing_request::{Phase, ProcessingAction};
 use crate::api::{ProcessingRequest, ProcessingRequestStatus, Tenant};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
+use crate::controller::pause::{WriteHold, writes_held};
 use crate::controller::status::{
     FALSE, TRUE, condition, now, reason, remove_condition, set_condition,
 };
 use crate::controller::tenant_pool::TenantHandle;
 
 use super::follow::PollScope;
+use super::hold::HOLD_RECHECK;
+use super::progress::{Trouble, set_kstatus};
 use super::resolve::{Resolution, ResolveError};
 use super::rules::{self, Target};
 use super::summary::{self, Note};
@@ -50,10 +53,13 @@ pub async fn reconcile(
     }
     let mut run = Run {
         resource_version: fresh.resource_version(),
+        was_held: super::hold::suspended_reason(fresh.status.as_ref()),
         obj: fresh,
         api,
         ctx: &ctx,
         namespace,
+        trouble: None,
+        hold: None,
     };
     let result = run.reconcile().await;
     if result.is_ok() {
@@ -71,6 +77,12 @@ pub(super) struct Run<'a> {
     pub(super) api: Api<ProcessingRequest>,
     pub(super) ctx: &'a Context,
     pub(super) namespace: String,
+    /// What kept this reconcile from progressing, for the kstatus conditions.
+    pub(super) trouble: Option<Trouble>,
+    /// Why tenant writes are held for this request in this reconcile, if they are.
+    pub(super) hold: Option<WriteHold>,
+    /// The reason of `Suspended=True` in the status as read (so the hold's Event is sent once).
+    pub(super) was_held: Option<String>,
 }
 
 impl Run<'_> {
@@ -119,6 +131,12 @@ impl Run<'_> {
     async fn reconcile(&mut self) -> Result<Action, ReconcileError> {
         let mut status = self.obj.status.clone().unwrap_or_default();
         if status.phase.is_some_and(Phase::is_finished) {
+            // Conditions of a request finished by an older operator are brought up to date.
+            let mut updated = status.clone();
+            set_kstatus(&mut updated, self.generation(), None, None);
+            if updated != status {
+                self.write(&mut updated).await?;
+            }
             return self.after_finish(&status).await;
         }
         status.observed_generation = self.generation();
@@ -126,10 +144,27 @@ impl Run<'_> {
             status.start_time = Some(now());
             status.phase = Some(Phase::Pending);
         }
+        if status.submissions.is_empty() {
+            // Before anything else, and whatever holds writes: a run of this very request
+            // that already finished is not repeated (no tenant call at all).
+            match self.earlier_run().await {
+                Ok(Some(earlier)) => return self.already_completed(status, &earlier).await,
+                Ok(None) => {}
+                Err(e) => return self.blocked(status, e).await,
+            }
+        }
         let (tenant, handle) = match self.tenant().await {
             Ok(found) => found,
-            Err(e) => return self.blocked(status, e).await,
+            Err(e) => {
+                self.hold = writes_held(&self.obj, None);
+                return self.blocked(status, e).await;
+            }
         };
+        self.hold = writes_held(&self.obj, Some(tenant.as_ref()));
+        if status.submissions.is_empty() && self.hold.is_some() {
+            // Not resolved yet: no tenant call at all until the hold is lifted.
+            return self.held(status).await;
+        }
         if status.submissions.is_empty() {
             if let ControlFlow::Break(result) = self.start(&handle, &mut status).await {
                 return result;
@@ -242,13 +277,22 @@ impl Run<'_> {
         if let Some(note) = summary::summarize(&mut status, was_finished, self.generation()) {
             self.publish(note).await;
         }
-        self.write(&status).await?;
-        match status.phase {
-            Some(p) if p.is_finished() => self.after_finish(&status).await,
-            _ => Ok(Action::requeue(
-                wait.unwrap_or(RUNNING_REQUEUE).max(MIN_REQUEUE),
-            )),
+        let finished = status.phase.is_some_and(Phase::is_finished);
+        if finished && !was_finished {
+            // Recorded before the status that lets the TTL delete the request.
+            self.record_completion(&status).await;
         }
+        self.write(&mut status).await?;
+        if finished {
+            return self.after_finish(&status).await;
+        }
+        if self.hold.is_some() {
+            self.announce_hold().await;
+            wait = Some(wait.map_or(HOLD_RECHECK, |w| w.min(HOLD_RECHECK)));
+        }
+        Ok(Action::requeue(
+            wait.unwrap_or(RUNNING_REQUEUE).max(MIN_REQUEUE),
+        ))
     }
 
     /// The target is not there yet (e.g. the referenced profile is not on the tenant): the
@@ -270,7 +314,8 @@ impl Run<'_> {
         if self.obj.status.as_ref() != Some(&status) {
             self.event(EventType::Normal, reason, &message).await;
         }
-        self.write(&status).await?;
+        self.trouble = Some(Trouble::waiting(reason, message));
+        self.write(&mut status).await?;
         Ok(Action::requeue(PROFILE_WAIT))
     }
 
@@ -291,7 +336,8 @@ impl Run<'_> {
         );
         self.event(EventType::Warning, error.reason(), &error.message())
             .await;
-        if let Err(e) = self.write(&status).await {
+        self.trouble = Some(Trouble::from(&error));
+        if let Err(e) = self.write(&mut status).await {
             tracing::warn!(error = %e, "could not record the blocking error in status");
         }
         Err(error)
@@ -318,7 +364,8 @@ impl Run<'_> {
         summary::mark_failed(&mut status, reason, &message, generation);
         remove_condition(&mut status.conditions, condition::BLOCKED);
         self.event(EventType::Warning, reason, &message).await;
-        self.write(&status).await?;
+        self.record_completion(&status).await;
+        self.write(&mut status).await?;
         self.after_finish(&status).await
     }
 }

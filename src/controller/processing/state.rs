@@ -15,6 +15,9 @@ const POLL_MEMORY: Duration = Duration::from_secs(600);
 pub struct ProcessingState {
     /// The most identities a request may raise its own limit to (operator-wide).
     pub max_identities_ceiling: usize,
+    /// How long a finished run is remembered so a recreated copy does not run again
+    /// (`--completed-run-retention`; zero: not remembered).
+    pub completed_run_retention: Duration,
     /// Spaces attribute syncs of one identity across all requests.
     pub sync_gate: SyncGate,
     /// When each followed task was last asked about, so event-triggered reconciles do not
@@ -28,6 +31,7 @@ impl Default for ProcessingState {
     fn default() -> Self {
         ProcessingState {
             max_identities_ceiling: super::rules::DEFAULT_MAX_IDENTITIES_CEILING,
+            completed_run_retention: super::completed::DEFAULT_RETENTION,
             sync_gate: SyncGate::default(),
             polls: Mutex::default(),
             poll_budget: PollBudget::default(),

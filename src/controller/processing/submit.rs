@@ -16,6 +16,7 @@ use isc_client::models::IdentitySyncJob;
 use isc_client::{IscError, TenantClient};
 
 use super::ids::{IdListError, IdListReader};
+use super::progress::Trouble;
 use super::rules;
 use super::run::Run;
 use super::task_match::task_type;
@@ -59,6 +60,10 @@ impl Run<'_> {
             .clone()
             .map(|r| IdListReader::new(self.config_maps(), r));
         let mut wait: Option<Duration> = None;
+        if self.hold.is_some() {
+            // Held by a suspend or pause: nothing is sent (following and locating go on).
+            return Ok(None);
+        }
         let mut sent = 0usize;
         for i in 0..status.submissions.len() {
             if status.submissions[i].state != SubmissionState::Pending {
@@ -101,6 +106,7 @@ impl Run<'_> {
             match outcome {
                 CallOutcome::Recorded => sent += 1,
                 CallOutcome::NotSent(e) | CallOutcome::SendAgain(e) => {
+                    self.trouble = Some(Trouble::from(&e));
                     self.write(status).await?;
                     return Err(e);
                 }

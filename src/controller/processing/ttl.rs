@@ -49,6 +49,8 @@ impl Run<'_> {
             Expiry::In(remaining) => return Ok(Action::requeue(remaining.max(MIN_REQUEUE))),
             Expiry::Now => {}
         }
+        // The record that keeps a recreated copy from running again comes first.
+        self.ensure_recorded(status).await?;
         let params = DeleteParams {
             preconditions: Some(Preconditions {
                 uid: self.obj.uid(),

@@ -7,6 +7,7 @@ use crate::api::ProcessingRequestStatus;
 use crate::controller::error::ReconcileError;
 use crate::controller::status::{WriteGuard, patch_status};
 
+use super::progress::set_kstatus;
 use super::run::Run;
 
 /// How often a write is retried after a conflict caused by a metadata-only change.
@@ -17,10 +18,19 @@ impl Run<'_> {
     /// when equal) with the last seen `resourceVersion` as precondition. A conflict caused by
     /// a metadata edit (labels, annotations) is retried as long as the status is still the one
     /// this run wrote last; a status changed by someone else is an error.
+    /// The kstatus conditions (see `progress`) are set first, from the phase, this run's
+    /// trouble and write hold.
     pub(super) async fn write(
         &mut self,
-        status: &ProcessingRequestStatus,
+        status: &mut ProcessingRequestStatus,
     ) -> Result<(), ReconcileError> {
+        set_kstatus(
+            status,
+            self.generation(),
+            self.trouble.as_ref(),
+            self.hold.as_ref(),
+        );
+        let status = &*status;
         let name = self.name();
         let mut conflicts = 0;
         loop {

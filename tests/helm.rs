@@ -143,9 +143,15 @@ fn label<'a>(doc: &'a Value, key: &str) -> Option<&'a str> {
 #[test]
 fn helm_lint_passes_with_default_and_non_default_values() {
     let out = helm_ok(&["lint", "--strict", CHART]);
-    assert!(out.contains("1 chart(s) linted, 0 chart(s) failed"), "{out}");
+    assert!(
+        out.contains("1 chart(s) linted, 0 chart(s) failed"),
+        "{out}"
+    );
     let out = helm_ok(&["lint", "--strict", CHART, "-f", EVERYTHING]);
-    assert!(out.contains("1 chart(s) linted, 0 chart(s) failed"), "{out}");
+    assert!(
+        out.contains("1 chart(s) linted, 0 chart(s) failed"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -154,7 +160,10 @@ fn default_values_render_a_cluster_wide_operator_with_leader_election() {
     assert_eq!(kinds(&docs), BTreeSet::from(DEFAULT_KINDS));
     assert_eq!(docs.len(), DEFAULT_KINDS.len());
     let deployment = only(&docs, "Deployment");
-    assert_eq!(deployment["metadata"]["name"].as_str(), Some("isc-operator"));
+    assert_eq!(
+        deployment["metadata"]["name"].as_str(),
+        Some("isc-operator")
+    );
     assert_eq!(deployment["metadata"]["namespace"].as_str(), Some("ops"));
     assert_eq!(deployment["spec"]["replicas"].as_u64(), Some(2));
     let chart_version = documents(&std::fs::read_to_string(format!("{CHART}/Chart.yaml")).unwrap())
@@ -174,6 +183,7 @@ fn default_values_render_a_cluster_wide_operator_with_leader_election() {
             "--log-format=json",
             "--allowed-tenant-hosts=*.api.identitynow.com",
             "--health-listen=0.0.0.0:8080",
+            "--completed-run-retention=7d",
             "--leader-election-namespace=ops",
             "--lease-duration-secs=15",
         ]
@@ -242,6 +252,7 @@ fn non_default_values_render_a_namespaced_operator_with_every_option() {
             "--log-format=text",
             "--allowed-tenant-hosts=*.api.identitynow.com,isc.example.com",
             "--health-listen=0.0.0.0:9090",
+            "--completed-run-retention=14d",
             "--namespace=team-a",
             "--max-identities-ceiling=10000",
         ]
@@ -281,7 +292,10 @@ fn non_default_values_render_a_namespaced_operator_with_every_option() {
         Some("192.0.2.10/32")
     );
     assert_eq!(egress[2]["to"].as_sequence().unwrap().len(), 2);
-    assert_eq!(policy["ingress"][0]["ports"][0]["port"].as_u64(), Some(9090));
+    assert_eq!(
+        policy["ingress"][0]["ports"][0]["port"].as_u64(),
+        Some(9090)
+    );
     assert_eq!(
         only(&docs, "PodDisruptionBudget")["spec"]["maxUnavailable"].as_u64(),
         Some(1)
@@ -389,7 +403,10 @@ fn kubectl_ok(cp: &ControlPlane, args: &[&str], stdin: Option<&str>) -> String {
 fn dry_run_accepts(cp: &ControlPlane, yaml: &str, what: &str) {
     let objects = documents(yaml).len();
     let out = kubectl_ok(cp, &["apply", "--dry-run=server", "-f", "-"], Some(yaml));
-    let accepted = out.lines().filter(|l| l.ends_with("(server dry run)")).count();
+    let accepted = out
+        .lines()
+        .filter(|l| l.ends_with("(server dry run)"))
+        .count();
     assert_eq!(accepted, objects, "{what}: server dry run accepted:\n{out}");
 }
 

@@ -47,7 +47,8 @@ fn install_yaml_is_the_crds_plus_the_kustomize_base() {
     let crds = read("crds/isc-operator.yaml");
     let operator = without_header(&read("deploy/base/operator.yaml"));
     // `helm template --include-crds` prints each file of crds/ verbatim under a Source comment.
-    let expected = format!("---\n# Source: isc-operator/crds/isc-operator.yaml\n{crds}\n{operator}");
+    let expected =
+        format!("---\n# Source: isc-operator/crds/isc-operator.yaml\n{crds}\n{operator}");
     assert!(
         without_header(&install) == expected,
         "deploy/install.yaml is not crds/isc-operator.yaml followed by deploy/base/operator.yaml: \

@@ -423,6 +423,46 @@ async fn the_api_server_accepts_the_chart_with_default_and_non_default_values() 
     let everything = render("chart-everything", &["-f", EVERYTHING]);
     assert!(kinds(&documents(&everything)).contains("ServiceMonitor"));
     dry_run_accepts(cp, &everything, "ci/everything-values.yaml");
+    // Applied for real: the watched namespace's Role gives the operator its kinds there and
+    // nowhere else, and no Secret anywhere but there.
+    kubectl_ok(cp, &["apply", "-f", "-"], Some(&everything));
+    let operator = "--as=system:serviceaccount:chart-everything:isc-operator";
+    for (verb, resource, namespace, allowed) in [
+        (
+            "watch",
+            "identityprofiles.isc.identitynow.dev",
+            "team-a",
+            "yes",
+        ),
+        (
+            "patch",
+            "tenants.isc.identitynow.dev/status",
+            "team-a",
+            "yes",
+        ),
+        ("watch", "secrets", "team-a", "yes"),
+        (
+            "watch",
+            "identityprofiles.isc.identitynow.dev",
+            "default",
+            "no",
+        ),
+        ("watch", "secrets", "chart-everything", "no"),
+        ("create", "secrets", "team-a", "no"),
+        (
+            "create",
+            "leases.coordination.k8s.io",
+            "chart-everything",
+            "no",
+        ),
+    ] {
+        let out = cp.kubectl(&["auth", "can-i", verb, resource, "-n", namespace, operator]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            allowed,
+            "may the namespaced operator {verb} {resource} in {namespace}?"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,8 +21,8 @@ fi
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache_root=${ISC_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/isc-operator}
 base="$cache_root/helm"
-# The go.sum's hash in the path: a change of go.mod/go.sum builds a new binary.
-sum=$(sha256sum "$here/go.sum" | cut -c1-12)
+# A hash of go.mod and go.sum in the path: any change to them builds a new binary.
+sum=$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-12)
 dest="$base/$HELM_VERSION-$sum"
 bin="$dest/bin/helm"
 

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::controller::kstatus::Progress;
 use crate::controller::status::reason;
 
 use isc_client::{ErrorClass, IscError};
@@ -87,6 +88,11 @@ pub enum ReconcileError {
         "the tenant holds more than one identity profile named {0}; remove or rename the extra ones in the tenant"
     )]
     DuplicateTenantProfiles(String),
+    /// A tenant write (a delete under `deletionPolicy: Delete`) is held by a pause switch
+    /// (`Tenant.spec.suspend` or the object's pause annotation): the finalizer stays until the
+    /// hold is lifted. Not a failure.
+    #[error("{}", .0.message)]
+    WritesHeld(crate::controller::pause::WriteHold),
     /// The Kubernetes API failed.
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
@@ -162,6 +168,7 @@ impl ReconcileError {
             ReconcileError::ImportRefused { .. } => reason::TENANT_REJECTED,
             ReconcileError::WaveFailed(_) => reason::TENANT_UNAVAILABLE,
             ReconcileError::DuplicateTenantProfiles(_) => reason::CONFLICT,
+            ReconcileError::WritesHeld(hold) => hold.reason,
         }
     }
 
@@ -190,7 +197,23 @@ impl ReconcileError {
             | ReconcileError::Waiting(_)
             | ReconcileError::Panicked
             | ReconcileError::WaveFailed(_)
+            | ReconcileError::WritesHeld(_)
             | ReconcileError::Kube(_) => false,
+        }
+    }
+
+    /// The kstatus conditions this error shows, with `message` (the caller's, usually
+    /// [`ReconcileError::message`] shortened): `Stalled` when it [stalls](Self::stalls), held
+    /// by a pause switch for [`ReconcileError::WritesHeld`], else `Reconciling`; the reason is
+    /// always [`ReconcileError::reason`].
+    pub fn progress<'a>(&self, message: &'a str) -> Progress<'a> {
+        let reason = self.reason();
+        if self.stalls() {
+            Progress::Stalled { reason, message }
+        } else if let ReconcileError::WritesHeld(_) = self {
+            Progress::Held { reason, message }
+        } else {
+            Progress::Reconciling { reason, message }
         }
     }
 
@@ -209,9 +232,12 @@ impl ReconcileError {
     /// How the controller should retry.
     pub fn requeue(&self) -> Requeue {
         match self {
+            // A lifted hold is a change: the object's annotation is a watch event, a Tenant's
+            // suspend makes the resync sweep reconcile the objects that show it.
             ReconcileError::InvalidSpec(_)
             | ReconcileError::TenantTaskFailed(_)
             | ReconcileError::DeletionBlocked(_)
+            | ReconcileError::WritesHeld(_)
             | ReconcileError::ImportRefused { .. } => Requeue::AfterChange,
             // Cheap (no tenant call): looks again soon, so a loser takes over once the owner
             // is gone.

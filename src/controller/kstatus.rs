@@ -54,6 +54,15 @@ pub enum Progress<'a> {
         /// Human-readable message.
         message: &'a str,
     },
+    /// A write is pending but held by a pause switch (`Suspended=True` says which):
+    /// `Ready=False` with the hold's reason, no `Reconciling`, no `Stalled`.
+    Held {
+        /// The hold's reason ([`crate::controller::pause::PAUSED`] or
+        /// [`crate::controller::pause::TENANT_SUSPENDED`]).
+        reason: &'a str,
+        /// Human-readable message.
+        message: &'a str,
+    },
 }
 
 /// Sets `Ready`, `Reconciling` and `Stalled` for `progress`, each with `generation`.
@@ -109,6 +118,26 @@ pub fn set_progress(conditions: &mut Vec<Condition>, generation: Option<i64>, pr
             );
             remove_condition(conditions, condition::RECONCILING);
         }
+        Progress::Held { reason, message } => {
+            set_condition(
+                conditions,
+                condition::READY,
+                FALSE,
+                reason,
+                message,
+                generation,
+            );
+            remove_condition(conditions, condition::RECONCILING);
+            remove_condition(conditions, condition::STALLED);
+        }
+    }
+}
+
+/// Marks every condition as describing `generation`: a reconcile re-asserts each condition it
+/// keeps (kept ones included), so none is left behind pointing at an older generation.
+pub fn stamp_generation(conditions: &mut [Condition], generation: Option<i64>) {
+    for c in conditions {
+        c.observed_generation = generation;
     }
 }
 
@@ -176,5 +205,56 @@ mod tests {
         assert_eq!(cs.len(), 1);
         assert!(is_true(&cs, condition::READY));
         assert!(cs.iter().all(|c| c.observed_generation == Some(4)));
+        set_progress(
+            &mut cs,
+            Some(4),
+            Progress::Reconciling {
+                reason: "Creating",
+                message: "m",
+            },
+        );
+        set_progress(
+            &mut cs,
+            Some(5),
+            Progress::Held {
+                reason: "Paused",
+                message: "m",
+            },
+        );
+        assert_eq!(cs.len(), 1, "neither Reconciling nor Stalled: {cs:?}");
+        assert_eq!(
+            find_condition(&cs, condition::READY).unwrap().reason,
+            "Paused"
+        );
+        assert!(!is_true(&cs, condition::READY));
+    }
+
+    #[test]
+    fn stamping_moves_every_condition_to_the_generation() {
+        let mut cs = Vec::new();
+        set_progress(
+            &mut cs,
+            Some(1),
+            Progress::Stalled {
+                reason: "Conflict",
+                message: "m",
+            },
+        );
+        set_suspended(
+            &mut cs,
+            Some(1),
+            Some(&crate::controller::pause::WriteHold {
+                reason: "Paused",
+                message: "m".into(),
+            }),
+        );
+        let times: Vec<_> = cs.iter().map(|c| c.last_transition_time.clone()).collect();
+        stamp_generation(&mut cs, Some(7));
+        assert_eq!(cs.len(), 3);
+        assert!(cs.iter().all(|c| c.observed_generation == Some(7)));
+        let kept: Vec<_> = cs.iter().map(|c| c.last_transition_time.clone()).collect();
+        assert_eq!(kept, times, "no transition");
+        set_suspended(&mut cs, Some(7), None);
+        assert!(find_condition(&cs, condition::SUSPENDED).is_none());
     }
 }

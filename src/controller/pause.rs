@@ -2,9 +2,12 @@
 //! annotation `isc.identitynow.dev/paused: "true"` holds them for one object. Reads and plans go
 //! on, so status still shows what would be done; the object shows `Suspended=True`.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::ResourceExt;
 
-use crate::api::Tenant;
+use crate::api::{IdentityProfile, Tenant};
+use crate::controller::kstatus::condition::SUSPENDED;
+use crate::controller::status::{TRUE, find_condition};
 
 /// The annotation that holds tenant writes for one object.
 pub const PAUSED_ANNOTATION: &str = "isc.identitynow.dev/paused";
@@ -42,8 +45,13 @@ pub fn writes_held(object: &impl ResourceExt, tenant: Option<&Tenant>) -> Option
             ),
         });
     }
-    let tenant = tenant.filter(|t| t.spec.suspend)?;
-    Some(WriteHold {
+    tenant.and_then(tenant_suspended)
+}
+
+/// The hold `Tenant.spec.suspend` puts on every object of `tenant` (and that the Tenant shows
+/// itself); `None` when it is not suspended. A Tenant's own pause annotation holds nothing.
+pub fn tenant_suspended(tenant: &Tenant) -> Option<WriteHold> {
+    tenant.spec.suspend.then(|| WriteHold {
         reason: TENANT_SUSPENDED,
         message: format!(
             "tenant writes are suspended by Tenant {} (spec.suspend: true); set it to false to resume",
@@ -52,10 +60,28 @@ pub fn writes_held(object: &impl ResourceExt, tenant: Option<&Tenant>) -> Option
     })
 }
 
+/// The reason of the `Suspended=True` condition among `conditions`, if shown.
+pub fn shown_hold(conditions: &[Condition]) -> Option<&str> {
+    find_condition(conditions, SUSPENDED)
+        .filter(|c| c.status == TRUE)
+        .map(|c| c.reason.as_str())
+}
+
+/// Whether `profile`'s status shows another hold than the one in force with `tenant` (a
+/// suspend or pause set or lifted since its last reconcile): the resync sweep reconciles it
+/// then, so every profile of a suspended Tenant shows `Suspended`, and a deletion held by it
+/// goes on once it is lifted. Pure; objects never reconciled are left to their own reconcile.
+pub fn shown_hold_outdated(profile: &IdentityProfile, tenant: &Tenant) -> bool {
+    let Some(status) = &profile.status else {
+        return false;
+    };
+    let in_force = writes_held(profile, Some(tenant));
+    shown_hold(&status.conditions) != in_force.as_ref().map(|h| h.reason)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::IdentityProfile;
 
     fn tenant(suspend: bool) -> Tenant {
         serde_json::from_value(serde_json::json!({
@@ -89,5 +115,36 @@ mod tests {
         assert!(by_tenant.message.contains("acme"));
         let by_annotation = writes_held(&profile(Some("True")), Some(&tenant(true))).unwrap();
         assert_eq!(by_annotation.reason, PAUSED);
+        assert_eq!(tenant_suspended(&tenant(false)), None);
+        assert_eq!(tenant_suspended(&tenant(true)), Some(by_tenant));
+    }
+
+    #[test]
+    fn a_shown_hold_is_outdated_when_the_switch_moved() {
+        let mut shown = profile(None);
+        assert!(
+            !shown_hold_outdated(&shown, &tenant(true)),
+            "never reconciled: its own reconcile shows it"
+        );
+        shown.status = Some(Default::default());
+        assert!(shown_hold_outdated(&shown, &tenant(true)), "suspend set");
+        assert!(!shown_hold_outdated(&shown, &tenant(false)));
+        let conditions = &mut shown.status.as_mut().unwrap().conditions;
+        let hold = tenant_suspended(&tenant(true));
+        crate::controller::kstatus::set_suspended(conditions, Some(1), hold.as_ref());
+        assert!(!shown_hold_outdated(&shown, &tenant(true)));
+        assert!(
+            shown_hold_outdated(&shown, &tenant(false)),
+            "suspend lifted"
+        );
+        shown
+            .metadata
+            .annotations
+            .get_or_insert_default()
+            .insert(PAUSED_ANNOTATION.into(), "true".into());
+        assert!(
+            shown_hold_outdated(&shown, &tenant(true)),
+            "paused names the annotation instead"
+        );
     }
 }

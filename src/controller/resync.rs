@@ -32,6 +32,7 @@ use crate::api::identity_profile::ManagementPolicy;
 use crate::api::{IdentityProfile, Tenant};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
+use crate::controller::pause::shown_hold_outdated;
 use crate::controller::profile;
 use crate::controller::profile_cache::TenantProfiles;
 use crate::controller::status::{TRUE, condition, find_condition};
@@ -61,6 +62,10 @@ pub enum SweepReason {
     ShownPlanChanged,
     /// What the status reports of the tenant profile (id, identity count, refresh flag) changed.
     TenantReportChanged,
+    /// Its `Suspended` condition no longer matches the pause switches (the Tenant's
+    /// `spec.suspend`, its own annotation); also for an object being deleted, whose delete
+    /// call a lifted hold kept back. See [`crate::controller::pause::shown_hold_outdated`].
+    HoldChanged,
 }
 
 /// Whether a reconcile of `obj` would change anything, judged against the tenant's `listed`
@@ -151,7 +156,9 @@ pub async fn sweep_tenant(ctx: &Context, tenant: &Tenant) -> Result<SweepOutcome
     let due = objects
         .iter()
         .filter_map(|obj| {
-            needs_reconcile(obj, &listed).map(|why| (ObjectRef::from_obj(obj.as_ref()), why))
+            needs_reconcile(obj, &listed)
+                .or_else(|| shown_hold_outdated(obj, tenant).then_some(SweepReason::HoldChanged))
+                .map(|why| (ObjectRef::from_obj(obj.as_ref()), why))
         })
         .collect();
     Ok(SweepOutcome {

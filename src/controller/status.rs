@@ -68,6 +68,10 @@ pub mod reason {
     pub const PATCHED: &str = "Patched";
     /// The tenant profile was patched back after a change made in the tenant.
     pub const DRIFT_CORRECTED: &str = "DriftCorrected";
+    /// A tenant profile is being created (its `pendingCreate` marker is written).
+    pub const CREATING: &str = "Creating";
+    /// An `OnChange` processing call is being made (its `pendingProcessing` marker is written).
+    pub const PROCESSING: &str = "Processing";
     /// A tenant delete task was started.
     pub const DELETING: &str = "Deleting";
     /// The tenant profile is gone.

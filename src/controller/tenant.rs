@@ -1,7 +1,11 @@
 //! The `Tenant` reconciler: proves the credential works (`Ready`) and reports why not.
 //!
 //! Dereference (Tenant + Secret through the tenant pool) → one token request → status: `Ready`
-//! with `TokenObtained`, or `False` with the error's reason. Status is written and a Warning
+//! with `TokenObtained`, or `False` with the error's reason and, by the kstatus conventions
+//! ([`crate::controller::kstatus`]), `Stalled` (a policy violation, a refused credential, an
+//! unusable Secret) or `Reconciling` (a Secret not there yet, the tenant unreachable).
+//! `spec.suspend: true` shows `Suspended=True` (reason `TenantSuspended`); `Ready` is unaffected
+//! (the credential is still checked: a token request writes nothing on the tenant). Status is written and a Warning
 //! Event published only when the status changed, so a steady Tenant costs no Kubernetes write.
 //! A Tenant reached over plain http (allowed by the admin for loopback hosts) also carries the
 //! Warning condition `InsecureTransport`, announced once by a Warning Event.
@@ -15,9 +19,10 @@ use kube::{Api, ResourceExt};
 use crate::api::Tenant;
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
+use crate::controller::kstatus::{Progress, set_progress, set_suspended, stamp_generation};
+use crate::controller::pause::{shown_hold, tenant_suspended};
 use crate::controller::status::{
-    FALSE, TRUE, WriteGuard, condition, find_condition, patch_status, reason, remove_condition,
-    set_condition,
+    TRUE, WriteGuard, find_condition, patch_status, reason, remove_condition, set_condition,
 };
 use crate::controller::tenant_policy::{INSECURE_TRANSPORT_CONDITION, Transport, policy_reason};
 use crate::controller::tenant_pool::jittered;
@@ -42,38 +47,44 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
     if let Ok((_, transport)) = &result {
         mark_transport(&ctx, &tenant, &mut status.conditions, *transport).await;
     }
+    let hold = tenant_suspended(&tenant);
+    if let Some(hold) = &hold
+        && shown_hold(&old.conditions) != Some(hold.reason)
+    {
+        let event = EventType::Normal;
+        ctx.publish(
+            tenant.as_ref(),
+            event,
+            hold.reason,
+            "Suspend",
+            &hold.message,
+        )
+        .await;
+    }
     let conditions = &mut status.conditions;
+    set_suspended(conditions, generation, hold.as_ref());
     let outcome = match result {
         Ok((resync, _)) => {
             let message = "obtained an access token with the configured credential";
-            set_condition(
-                conditions,
-                condition::READY,
-                TRUE,
-                reason::TOKEN_OBTAINED,
-                message,
-                generation,
-            );
+            let reason = reason::TOKEN_OBTAINED;
+            set_progress(conditions, generation, Progress::Ready { reason, message });
             ctx.forget_failures(tenant.as_ref());
             Ok(Action::requeue(jittered(resync)))
         }
         Err(e) => {
-            set_condition(
-                conditions,
-                condition::READY,
-                FALSE,
-                e.reason(),
-                e.message(),
-                generation,
-            );
-            if status != old {
-                let event = EventType::Warning;
-                ctx.publish(tenant.as_ref(), event, e.reason(), "Connect", &e.message())
-                    .await;
-            }
+            let message = e.message();
+            set_progress(conditions, generation, e.progress(&message));
             Err(e)
         }
     };
+    stamp_generation(&mut status.conditions, generation);
+    if let Err(e) = &outcome
+        && status != old
+    {
+        let event = EventType::Warning;
+        ctx.publish(tenant.as_ref(), event, e.reason(), "Connect", &e.message())
+            .await;
+    }
     patch_status(
         &api,
         &tenant.name_any(),

@@ -6,6 +6,7 @@ mod deletion_safety;
 mod errors;
 mod lifecycle;
 mod ownership;
+mod pause;
 mod refusals;
 mod waves;
 

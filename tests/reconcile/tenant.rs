@@ -47,6 +47,11 @@ fn condition(env: &TestEnv, type_: &str) -> Option<Condition> {
     status.conditions.into_iter().find(|c| c.type_ == type_)
 }
 
+/// `(status, reason)` of the stored Tenant's condition `type_`, if shown.
+fn state(env: &TestEnv, type_: &str) -> Option<(String, String)> {
+    condition(env, type_).map(|c| (c.status, c.reason))
+}
+
 /// `(status, reason)` of the stored Tenant's `Ready` condition.
 fn ready(env: &TestEnv) -> (String, String) {
     let ready = condition(env, "Ready").expect("Ready condition");
@@ -116,6 +121,12 @@ async fn a_wrong_secret_is_authentication_failed_once() {
     let error = reconcile_stored(&env).await.expect_err("reconcile fails");
     assert_eq!(error.reason(), "AuthenticationFailed");
     assert_eq!(ready(&env), ("False".into(), "AuthenticationFailed".into()));
+    // A refused credential needs a person: Stalled (kstatus Failed), not Reconciling.
+    assert_eq!(
+        state(&env, "Stalled"),
+        Some(("True".into(), "AuthenticationFailed".into()))
+    );
+    assert_eq!(state(&env, "Reconciling"), None);
     let events = env.kube.events();
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].0, "Warning");
@@ -133,6 +144,7 @@ async fn a_wrong_secret_is_authentication_failed_once() {
     put_secret(&env, CLIENT_SECRET);
     reconcile_stored(&env).await.expect("reconcile succeeds");
     assert_eq!(ready(&env), ("True".into(), "TokenObtained".into()));
+    assert_eq!(state(&env, "Stalled"), None);
 }
 
 #[tokio::test]
@@ -144,7 +156,59 @@ async fn a_missing_secret_is_secret_not_found() {
     let error = reconcile_stored(&env).await.expect_err("reconcile fails");
     assert_eq!(error.reason(), "SecretNotFound");
     assert_eq!(ready(&env), ("False".into(), "SecretNotFound".into()));
+    // A Secret applied with (or after) the Tenant may still come: Reconciling, not Stalled.
+    assert_eq!(
+        state(&env, "Reconciling"),
+        Some(("True".into(), "SecretNotFound".into()))
+    );
+    assert_eq!(state(&env, "Stalled"), None);
     assert!(env.journal().await.is_empty(), "no tenant call");
+}
+
+#[tokio::test]
+async fn a_suspended_tenant_shows_suspended_and_stays_ready() {
+    let env = TestEnv::new().await;
+    let set_suspend = |suspend: bool| {
+        let mut obj: Tenant = env.kube.get(NAMESPACE, TENANT).unwrap();
+        obj.spec.suspend = suspend;
+        obj.metadata.generation = obj.metadata.generation.map(|g| g + 1);
+        env.put_tenant(&obj);
+    };
+    set_suspend(true);
+    reconcile_stored(&env).await.expect("reconcile succeeds");
+    assert_eq!(ready(&env), ("True".into(), "TokenObtained".into()));
+    assert_eq!(
+        state(&env, "Suspended"),
+        Some(("True".into(), "TenantSuspended".into()))
+    );
+    let stored: Tenant = env.kube.get(NAMESPACE, TENANT).unwrap();
+    let status = stored.status.unwrap();
+    assert!(
+        status
+            .conditions
+            .iter()
+            .all(|c| c.observed_generation == stored.metadata.generation),
+        "{:?}",
+        status.conditions
+    );
+    assert!(
+        env.kube
+            .events()
+            .iter()
+            .any(|e| e.0 == "Normal" && e.1 == "TenantSuspended"),
+        "{:?}",
+        env.kube.events()
+    );
+
+    // Steady: nothing written, no second Event.
+    env.clear_calls().await;
+    reconcile_stored(&env).await.expect("reconcile succeeds");
+    assert!(env.kube.writes().is_empty(), "{:?}", env.kube.writes());
+
+    set_suspend(false);
+    reconcile_stored(&env).await.expect("reconcile succeeds");
+    assert_eq!(state(&env, "Suspended"), None);
+    assert_eq!(ready(&env), ("True".into(), "TokenObtained".into()));
 }
 
 /// Reconciles the stored Tenant, expects refusal `reason` (condition + Warning Event) and no
@@ -154,6 +218,8 @@ async fn refused(env: &TestEnv, ctx: Arc<Context>, reason: &str) -> String {
     assert_eq!(error.reason(), reason, "{error}");
     let (status, stored_reason) = ready(env);
     assert_eq!((status.as_str(), stored_reason.as_str()), ("False", reason));
+    // The admin's policy refuses it: only a person can fix it.
+    assert_eq!(state(env, "Stalled"), Some(("True".into(), reason.into())));
     let events = env.kube.events();
     assert!(
         events.iter().any(|e| e.0 == "Warning" && e.1 == reason),

@@ -12,16 +12,23 @@
 //! - A refused write is recorded (`lastRefusal`) and holds back the object's writes for this
 //!   generation for one resync interval (see `refusal.rs`).
 //!
-//! The markers are written with a `resourceVersion` precondition, so an old leader working from
+//! - A pause switch (`Tenant.spec.suspend`, the object's `isc.identitynow.dev/paused`) holds
+//!   every write before it starts: no wave is joined, no PATCH or processing call is sent; the
+//!   plan is left for status (`plannedChange`).
+//!
+//! The markers also show `Reconciling=True` (the kstatus conventions) while the work runs, at
+//! no extra Kubernetes write. They are written with a `resourceVersion` precondition, so an old leader working from
 //! a stale object cannot claim a write.
 //!
 //! Every created or patched profile is put into the tenant's shared list, so lookups of other
 //! objects see it before the next list call.
 
-use crate::api::IdentityProfile;
 use crate::api::identity_profile::{PendingCreate, PendingProcessing, RefreshPolicy, Refusal};
+use crate::api::{IdentityProfile, IdentityProfileStatus};
 use crate::controller::error::ReconcileError;
-use crate::controller::status::now;
+use crate::controller::kstatus::{Progress, set_progress, stamp_generation};
+use crate::controller::pause::WriteHold;
+use crate::controller::status::{now, reason};
 use crate::controller::tenant_pool::TenantHandle;
 use isc_client::SubmissionOutcome;
 use isc_client::models::IdentityProfile as TenantProfile;
@@ -62,6 +69,9 @@ pub(super) struct Outcome {
     pub processing_not_sent: bool,
     /// The write the tenant refused in this reconcile.
     pub refusal: Option<Refusal>,
+    /// The pause switch that holds the object's tenant writes (see `pause`); the plan is then
+    /// left in [`Outcome::unapplied`].
+    pub hold: Option<WriteHold>,
 }
 
 /// Makes the tenant match `plan`, recording progress in `outcome` as it goes.
@@ -75,6 +85,12 @@ pub(super) async fn apply(
 ) -> Result<(), ReconcileError> {
     let tenant = observation.tenant;
     let mut current = observation.tenant_profile;
+    if observation.hold.is_some() {
+        // Held before any write (the wave is not joined): the plan is shown, nothing is sent.
+        outcome.tenant_profile = current;
+        outcome.unapplied = Some(plan);
+        return Ok(());
+    }
     if plan != ProfilePlan::Nothing {
         if let Some(held) = refusal::held_back(obj, stored.current(), &now()) {
             return Err(held);
@@ -82,7 +98,7 @@ pub(super) async fn apply(
     }
     let plan = match plan {
         ProfilePlan::Create(body) => {
-            write_pending_create_marker(stored, &desired.desired().name).await?;
+            write_pending_create_marker(obj, stored, &desired.desired().name).await?;
             match tenant.waves.create(&tenant, *body).await {
                 Ok(WaveOutcome::Created(created)) => {
                     outcome.created = true;
@@ -140,7 +156,9 @@ fn is_refused(
 }
 
 /// Records the create-pending marker before the POST, so a crash cannot cause a duplicate.
+/// The same write shows `Reconciling` (reason `Creating`) while the create is under way.
 async fn write_pending_create_marker(
+    obj: &IdentityProfile,
     stored: &mut StoredStatus<'_>,
     name: &str,
 ) -> Result<(), ReconcileError> {
@@ -149,8 +167,25 @@ async fn write_pending_create_marker(
         name: name.to_string(),
         since: now(),
     });
+    let message = format!("creating tenant profile {name:?}");
+    working(obj, &mut marked, reason::CREATING, &message);
     stored.write_guarded(&marked).await?;
     Ok(())
+}
+
+/// `status` as a write-ahead marker shows it: `Reconciling=True` for this generation, so the
+/// work under way is visible at no extra Kubernetes write.
+pub(super) fn working(
+    obj: &IdentityProfile,
+    status: &mut IdentityProfileStatus,
+    reason: &str,
+    message: &str,
+) {
+    let generation = obj.metadata.generation;
+    status.observed_generation = generation;
+    let progress = Progress::Reconciling { reason, message };
+    set_progress(&mut status.conditions, generation, progress);
+    stamp_generation(&mut status.conditions, generation);
 }
 
 /// Plans again against a fresh GET and sends the PATCH calls in order; returns the profile as
@@ -203,6 +238,8 @@ async fn start_processing_if_needed(
         generation,
         since: now(),
     });
+    let message = "starting the processing of the profile's identities";
+    working(obj, &mut marked, reason::PROCESSING, message);
     stored.write_guarded(&marked).await?;
     match tenant.client.process_identity_profile(&id).await {
         Ok(_) => {

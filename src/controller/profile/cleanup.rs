@@ -9,16 +9,26 @@
 //!   Warning Event saying what to do (restore them, or switch to `Orphan`, which releases);
 //! - a delete accepted without a task id: confirmed by reading the profile (gone = done);
 //! - deleted during the create window (`pendingCreate`, no id): the tenant profile is looked
-//!   up by name and deleted.
+//!   up by name and deleted;
+//! - a pause switch (`Tenant.spec.suspend`, the object's `isc.identitynow.dev/paused`) holds
+//!   the delete call: the object shows `Suspended` and waits with its finalizer
+//!   ([`ReconcileError::WritesHeld`]) until the hold is lifted (a task already started is
+//!   still followed: that only reads).
+//!
+//! Status written here follows the kstatus conventions: `Reconciling` (reason `Deleting`)
+//! while the task runs, `Stalled` when the deletion cannot go on without a person.
 
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 
-use crate::api::IdentityProfile;
 use crate::api::identity_profile::{DeletionPolicy, ManagementPolicy};
+use crate::api::{IdentityProfile, IdentityProfileStatus};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
-use crate::controller::status::{FALSE, condition, is_true, now, reason, set_condition};
+use crate::controller::kstatus::condition::SUSPENDED;
+use crate::controller::kstatus::{Progress, set_progress, set_suspended, stamp_generation};
+use crate::controller::pause::{WriteHold, writes_held};
+use crate::controller::status::{condition, find_condition, is_true, now, reason};
 use crate::controller::tenant_pool::TenantHandle;
 use isc_client::models::TaskOutcome;
 
@@ -47,12 +57,12 @@ pub(super) async fn cleanup(
         return Ok(Action::await_change());
     }
     let namespace = obj.namespace().unwrap_or_default();
-    let handle = match ctx
+    let (tenant, handle) = match ctx
         .tenants
         .resolve(&ctx.client, &namespace, &obj.spec.tenant_ref.name)
         .await
     {
-        Ok((_tenant, handle)) => handle,
+        Ok(resolved) => resolved,
         Err(
             e @ (ReconcileError::TenantNotFound(_)
             | ReconcileError::SecretNotFound(_)
@@ -72,7 +82,10 @@ pub(super) async fn cleanup(
         (None, None) => return Ok(Action::await_change()),
     };
     match status.delete_task_id.as_deref() {
-        None => start_delete(obj, &handle, &id, stored, events).await,
+        None => match writes_held(obj, Some(&tenant)) {
+            Some(hold) => Err(held(obj, stored, hold, events).await),
+            None => start_delete(obj, &handle, &id, stored, events).await,
+        },
         Some("") => confirm_gone(obj, &handle, &id, events).await,
         Some(task_id) => follow_delete_task(obj, &handle, &id, task_id, stored, events).await,
     }
@@ -94,14 +107,12 @@ async fn blocked(
         .conditions
         .iter()
         .any(|c| c.type_ == condition::READY && c.message == message);
-    set_condition(
-        &mut status.conditions,
-        condition::READY,
-        FALSE,
-        reason::DELETION_BLOCKED,
-        message.clone(),
-        obj.metadata.generation,
-    );
+    let reason = reason::DELETION_BLOCKED;
+    let progress = Progress::Stalled {
+        reason,
+        message: &message,
+    };
+    show(obj, &mut status, progress, None);
     if let Err(e) = stored.write(&status).await {
         tracing::warn!(error = %e, "could not record the blocked deletion in status");
     }
@@ -114,6 +125,55 @@ async fn blocked(
         });
     }
     ReconcileError::DeletionBlocked(message)
+}
+
+/// A delete held by a pause switch: `Suspended` and `Ready=False` with the hold's reason (one
+/// Normal Event when it starts to hold); the error keeps the finalizer until it is lifted.
+async fn held(
+    obj: &IdentityProfile,
+    stored: &mut StoredStatus<'_>,
+    hold: WriteHold,
+    events: &mut Vec<ProfileEvent>,
+) -> ReconcileError {
+    let message = format!(
+        "deletionPolicy is Delete: the tenant profile {:?} is deleted once the hold is lifted ({})",
+        obj.spec.name, hold.message
+    );
+    let mut status = stored.current().clone();
+    let known = is_true(&status.conditions, SUSPENDED)
+        && find_condition(&status.conditions, condition::READY)
+            .is_some_and(|c| c.message == message);
+    let progress = Progress::Held {
+        reason: hold.reason,
+        message: &message,
+    };
+    show(obj, &mut status, progress, Some(&hold));
+    if let Err(e) = stored.write(&status).await {
+        tracing::warn!(error = %e, "could not record the held deletion in status");
+    }
+    if !known {
+        events.push(ProfileEvent {
+            type_: kube::runtime::events::EventType::Normal,
+            reason: hold.reason,
+            action: "Hold",
+            note: message,
+        });
+    }
+    ReconcileError::WritesHeld(hold)
+}
+
+/// `status` with `progress` and the hold (if any) for the object's generation.
+fn show(
+    obj: &IdentityProfile,
+    status: &mut IdentityProfileStatus,
+    progress: Progress,
+    hold: Option<&WriteHold>,
+) {
+    let generation = obj.metadata.generation;
+    status.observed_generation = generation;
+    set_progress(&mut status.conditions, generation, progress);
+    set_suspended(&mut status.conditions, generation, hold);
+    stamp_generation(&mut status.conditions, generation);
 }
 
 /// Starts the tenant's delete task and records its id (empty when the tenant gave none); a
@@ -134,6 +194,13 @@ async fn start_delete(
             let mut recorded = stored.current().clone();
             recorded.delete_task_id = Some(task_id.clone());
             recorded.id = Some(id.to_string());
+            let message = format!("waiting for the tenant's delete task {task_id:?}");
+            let reason = reason::DELETING;
+            let progress = Progress::Reconciling {
+                reason,
+                message: &message,
+            };
+            show(obj, &mut recorded, progress, None);
             stored.write_guarded(&recorded).await?;
             events.push(deleting_event(obj, &task_id));
             // An error keeps the finalizer until the task has ended.
@@ -210,8 +277,11 @@ async fn follow_delete_task(
             );
             let mut cleared = stored.current().clone();
             cleared.delete_task_id = None;
+            let error = ReconcileError::TenantTaskFailed(message);
+            let message = error.message();
+            show(obj, &mut cleared, error.progress(&message), None);
             stored.write_guarded(&cleared).await?;
-            Err(ReconcileError::TenantTaskFailed(message))
+            Err(error)
         }
     }
 }

@@ -163,6 +163,8 @@ async fn dereference_plan_apply(
     stored: &mut StoredStatus<'_>,
     outcome: &mut Outcome,
 ) -> Result<(), ReconcileError> {
+    // A pause switch holds every tenant write (see `pause`); reads and the plan go on.
+    outcome.hold = observe::cached_hold(obj, ctx);
     let desired = obj.spec.desired();
     let desired = desired
         .validated()
@@ -176,7 +178,7 @@ async fn dereference_plan_apply(
         outcome.processing_unknown = Some(marker.generation);
     }
     let manage = obj.spec.management_policy == ManagementPolicy::Manage;
-    if manage {
+    if manage && outcome.hold.is_none() {
         // Held back after a refusal: no tenant call at all until the retry time.
         if let Some(held) = refusal::held_back(obj, stored.current(), &now()) {
             return Err(held);
@@ -191,6 +193,7 @@ async fn dereference_plan_apply(
     )
     .await?;
     outcome.adopted = observation.adopted;
+    outcome.hold.clone_from(&observation.hold);
     let plan = desired.plan(observation.tenant_profile.as_ref());
     if manage {
         apply::apply(obj, desired, plan, observation, stored, outcome).await?;

@@ -1,4 +1,5 @@
-//! Dereference: everything the plan needs, read but never written. The Tenant and its Secret
+//! Dereference: everything the plan needs, read but never written (also while a pause switch
+//! holds the object's writes: [`Observation::hold`]). The Tenant and its Secret
 //! (through the tenant pool) and the tenant profile itself, from the tenant's shared profile
 //! list (a missing profile is proven missing by the creation wave's fresh list, not here).
 //! Names are matched the way the tenant matches them (case-insensitively); a tenant profile
@@ -8,10 +9,12 @@
 use std::sync::Arc;
 
 use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
 
 use crate::api::IdentityProfile;
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
+use crate::controller::pause::{WriteHold, writes_held};
 use crate::controller::profile_cache::{TenantProfiles, list_profiles};
 use crate::controller::tenant_pool::TenantHandle;
 use isc_client::ListParams;
@@ -26,6 +29,17 @@ pub(super) struct Observation {
     pub tenant_profile: Option<TenantProfile>,
     /// Found by name although no id was recorded: the object takes over an existing profile.
     pub adopted: bool,
+    /// The pause switch holding the object's tenant writes, judged with the Tenant just
+    /// resolved; `None` when writes may go.
+    pub hold: Option<WriteHold>,
+}
+
+/// The pause switch holding the object's tenant writes as known before anything is read: its
+/// own annotation, or its Tenant's `spec.suspend` in the watch cache. So an object that fails
+/// before its Tenant is resolved still shows `Suspended`; [`observe`] decides for the writes.
+pub(super) fn cached_hold(obj: &IdentityProfile, ctx: &Context) -> Option<WriteHold> {
+    let key = ObjectRef::new(&obj.spec.tenant_ref.name).within(&obj.namespace()?);
+    writes_held(obj, ctx.tenants_store().get(&key).as_deref())
 }
 
 /// Resolves the Tenant and finds the tenant profile: by the recorded `id`, else by name, in
@@ -44,7 +58,7 @@ pub(super) async fn observe(
     _may_create: bool,
 ) -> Result<Observation, ReconcileError> {
     let namespace = obj.namespace().unwrap_or_default();
-    let (_tenant, handle) = ctx
+    let (tenant, handle) = ctx
         .tenants
         .resolve(&ctx.client, &namespace, &obj.spec.tenant_ref.name)
         .await?;
@@ -53,6 +67,7 @@ pub(super) async fn observe(
         adopted: found.is_some() && recorded_id.is_none(),
         tenant: handle,
         tenant_profile: found,
+        hold: writes_held(obj, Some(&tenant)),
     })
 }
 

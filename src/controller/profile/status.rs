@@ -1,5 +1,8 @@
 //! Status: the new `IdentityProfile` status and the Events to publish, computed from what the
-//! reconcile did. Pure: no I/O and no clock (the caller passes the time), so the reconcile
+//! reconcile did, by the kstatus conventions ([`crate::controller::kstatus`]): `Ready` always,
+//! `Stalled` or `Reconciling` after an error (by [`ReconcileError::progress`]), `Suspended`
+//! while a pause switch holds the writes (then a pending write shows `Ready=False` with the
+//! hold's reason, neither `Stalled` nor `Reconciling`), every condition for this generation. Pure: no I/O and no clock (the caller passes the time), so the reconcile
 //! writes the status and publishes the Events in one place each.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -10,7 +13,11 @@ use crate::api::identity_profile::{
 };
 use crate::api::{IdentityProfile, IdentityProfileStatus};
 use crate::controller::error::{ReconcileError, truncated};
-use crate::controller::status::{FALSE, TRUE, condition, reason, remove_condition, set_condition};
+use crate::controller::kstatus::{Progress, set_progress, set_suspended, stamp_generation};
+use crate::controller::pause::WriteHold;
+use crate::controller::status::{
+    FALSE, TRUE, condition, find_condition, reason, remove_condition, set_condition,
+};
 
 use super::apply::Outcome;
 use super::diff::ProfilePlan;
@@ -97,11 +104,17 @@ fn with_progress(
     if let Some(refusal) = &outcome.refusal {
         status.last_refusal = Some(refusal.clone());
     }
+    set_suspended(
+        &mut status.conditions,
+        obj.metadata.generation,
+        outcome.hold.as_ref(),
+    );
     status
 }
 
 /// After a successful reconcile: the tenant profile's id and count, `Synced`, `Ready`,
-/// `RefreshRequired`, the plan under `Observe`, and the Events for what was done.
+/// `RefreshRequired`, the plan under `Observe` or under a pause switch, and the Events for what
+/// was done (one for a newly held write).
 pub(super) fn synced(
     obj: &IdentityProfile,
     stored: &IdentityProfileStatus,
@@ -110,57 +123,88 @@ pub(super) fn synced(
     let generation = obj.metadata.generation;
     let observe_only = obj.spec.management_policy == ManagementPolicy::Observe;
     let mut status = with_progress(obj, stored, outcome);
-    // Every write went through: an earlier refusal no longer holds anything back.
-    status.last_refusal = None;
     let profile = outcome.tenant_profile.as_ref();
     status.id = profile.and_then(|p| p.id.clone()).or(status.id.take());
     status.identity_count = profile.and_then(|p| p.identity_count);
     let unapplied = outcome.unapplied.as_ref().unwrap_or(&ProfilePlan::Nothing);
     let converged = *unapplied == ProfilePlan::Nothing;
     status.planned_change = (observe_only || !converged).then(|| planned_change(unapplied));
-    let conditions = &mut status.conditions;
-    if converged {
-        let message = "the tenant profile matches the spec";
-        set_condition(
-            conditions,
-            condition::SYNCED,
-            TRUE,
-            reason::SYNCED,
-            message,
-            generation,
-        );
-    } else {
-        let message = format!(
-            "managementPolicy is Observe: {} planned call(s) not sent; see status.plannedChange",
-            unapplied.write_calls()
-        );
-        set_condition(
-            conditions,
-            condition::SYNCED,
+    // A write is pending and a pause switch holds it (Observe writes nothing anyway).
+    let held = outcome
+        .hold
+        .as_ref()
+        .filter(|_| !observe_only && !converged);
+    if held.is_none() {
+        // Every write went through: an earlier refusal no longer holds anything back.
+        status.last_refusal = None;
+    }
+    let calls = unapplied.write_calls();
+    let (synced, synced_reason, synced_message) = match held {
+        _ if converged => (TRUE, reason::SYNCED, SYNCED_MESSAGE.to_string()),
+        Some(hold) => (
+            FALSE,
+            hold.reason,
+            format!(
+                "{calls} planned call(s) held: {}; see status.plannedChange",
+                hold.message
+            ),
+        ),
+        None => (
             FALSE,
             reason::OBSERVE_ONLY,
-            message,
-            generation,
-        );
-    }
-    let (ready_reason, ready_message) = if observe_only {
-        (
-            reason::OBSERVED,
-            "observed the tenant profile; no changes are made under managementPolicy Observe",
-        )
-    } else {
-        (reason::SYNCED, "the tenant profile matches the spec")
+            format!(
+                "managementPolicy is Observe: {calls} planned call(s) not sent; see status.plannedChange"
+            ),
+        ),
     };
+    let conditions = &mut status.conditions;
     set_condition(
         conditions,
-        condition::READY,
-        TRUE,
-        ready_reason,
-        ready_message,
+        condition::SYNCED,
+        synced,
+        synced_reason,
+        synced_message.clone(),
         generation,
     );
+    let progress = match held {
+        Some(hold) => Progress::Held {
+            reason: hold.reason,
+            message: &synced_message,
+        },
+        None if observe_only => Progress::Ready {
+            reason: reason::OBSERVED,
+            message: "observed the tenant profile; no changes are made under managementPolicy Observe",
+        },
+        None => Progress::Ready {
+            reason: reason::SYNCED,
+            message: SYNCED_MESSAGE,
+        },
+    };
+    set_progress(conditions, generation, progress);
     set_refresh_required(obj, conditions, outcome);
-    (status, events(obj, outcome))
+    stamp_generation(conditions, generation);
+    let mut events = events(obj, outcome);
+    if let Some(hold) = held
+        && newly_held(stored, &status, hold)
+    {
+        events.push(ProfileEvent::normal(hold.reason, "Hold", synced_message));
+    }
+    (status, events)
+}
+
+/// `Synced` and `Ready` when the tenant profile matches the spec.
+const SYNCED_MESSAGE: &str = "the tenant profile matches the spec";
+
+/// Whether `status` shows a held write that `stored` did not show yet (another hold or another
+/// plan): the one Event of a held write.
+fn newly_held(
+    stored: &IdentityProfileStatus,
+    status: &IdentityProfileStatus,
+    hold: &WriteHold,
+) -> bool {
+    let shown = find_condition(&stored.conditions, condition::READY)
+        .is_some_and(|c| c.status == FALSE && c.reason == hold.reason);
+    !shown || stored.planned_change != status.planned_change
 }
 
 fn set_refresh_required(
@@ -263,7 +307,8 @@ pub(super) fn deleted_event(obj: &IdentityProfile) -> ProfileEvent {
 }
 
 /// After a failed reconcile: what got done before the error, `Ready` False with the error's
-/// reason (and `Conflict` True for a conflict), and one Warning Event.
+/// reason and `Stalled` or `Reconciling` as [`ReconcileError::progress`] says (and `Conflict`
+/// True for a conflict), and one Warning Event.
 pub(super) fn failed(
     obj: &IdentityProfile,
     stored: &IdentityProfileStatus,
@@ -274,14 +319,7 @@ pub(super) fn failed(
     let mut status = with_progress(obj, stored, outcome);
     let conditions = &mut status.conditions;
     let message = truncated(&error.message());
-    set_condition(
-        conditions,
-        condition::READY,
-        FALSE,
-        error.reason(),
-        message.clone(),
-        generation,
-    );
+    set_progress(conditions, generation, error.progress(&message));
     if let ReconcileError::Conflict(message) = error {
         set_condition(
             conditions,
@@ -292,6 +330,7 @@ pub(super) fn failed(
             generation,
         );
     }
+    stamp_generation(conditions, generation);
     let reported = stored
         .conditions
         .iter()

@@ -65,6 +65,11 @@ async fn a_new_profile_is_created_once() {
     let patches = env.kube.status_patches();
     assert_eq!(patches.len(), 2, "{patches:?}");
     assert!(patches[0]["status"]["pendingCreate"]["name"] == "Employees Rc");
+    // The marker's write shows the create under way (kstatus): Reconciling, reason Creating.
+    let conditions = patches[0]["status"]["conditions"].as_array().unwrap();
+    let reconciling = conditions.iter().find(|c| c["type"] == "Reconciling");
+    assert_eq!(reconciling.unwrap()["reason"], "Creating", "{conditions:?}");
+    assert_eq!(patches[0]["status"]["observedGeneration"], 1);
     assert!(patches[1]["status"]["pendingCreate"].is_null());
     assert!(
         patches[1]["status"]

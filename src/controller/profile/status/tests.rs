@@ -183,3 +183,305 @@ fn the_sync_time_moves_only_with_another_change() {
     let written = with_sync_time(&stored, changed, later.clone());
     assert_eq!(written.last_sync_time, Some(later));
 }
+
+/// `(status, reason)` of `type_`, or `None` when absent.
+fn shown(status: &IdentityProfileStatus, type_: &str) -> Option<(String, String)> {
+    find_condition(&status.conditions, type_).map(|c| (c.status.clone(), c.reason.clone()))
+}
+
+fn every_condition_describes(status: &IdentityProfileStatus, generation: i64) {
+    assert_eq!(status.observed_generation, Some(generation));
+    for c in &status.conditions {
+        assert_eq!(c.observed_generation, Some(generation), "{c:?}");
+    }
+}
+
+fn api_error(status: u16) -> ReconcileError {
+    ReconcileError::Tenant(isc_client::IscError::Api {
+        method: "PATCH".into(),
+        path: "/v2024/identity-profiles/p-1".into(),
+        status,
+        detail_code: None,
+        tracking_id: None,
+        message: "m".into(),
+    })
+}
+
+fn timeout() -> ReconcileError {
+    ReconcileError::Tenant(isc_client::IscError::Transport {
+        method: "GET".into(),
+        path: "/v2024/identity-profiles".into(),
+        message: "timed out".into(),
+        outcome_unknown: false,
+    })
+}
+
+fn auth_refused() -> ReconcileError {
+    ReconcileError::Tenant(isc_client::IscError::Auth {
+        token_url: "https://t/oauth/token".into(),
+        status: 401,
+        message: "invalid_client".into(),
+    })
+}
+
+#[test]
+fn each_error_class_is_stalled_or_reconciling_never_both() {
+    use crate::controller::kstatus::condition::{RECONCILING, STALLED};
+    let obj = object(3, IdentityProfileStatus::default(), json!({}));
+    let cases: Vec<(ReconcileError, &str, bool)> = vec![
+        (ReconcileError::InvalidSpec("x".into()), "InvalidSpec", true),
+        (ReconcileError::Conflict("x".into()), "Conflict", true),
+        (api_error(400), "TenantRejected", true),
+        (api_error(403), "Forbidden", true),
+        (
+            ReconcileError::ImportRefused {
+                key: "K".into(),
+                text: "t".into(),
+            },
+            "TenantRejected",
+            true,
+        ),
+        (
+            ReconcileError::DuplicateTenantProfiles("x".into()),
+            "Conflict",
+            true,
+        ),
+        (
+            ReconcileError::TenantTaskFailed("x".into()),
+            "TenantTaskFailed",
+            true,
+        ),
+        (auth_refused(), "AuthenticationFailed", true),
+        (api_error(429), "RateLimited", false),
+        (timeout(), "TenantUnavailable", false),
+        (api_error(503), "TenantUnavailable", false),
+        (
+            ReconcileError::TenantNotFound("demo".into()),
+            "TenantNotFound",
+            false,
+        ),
+        (
+            ReconcileError::SecretNotFound("s".into()),
+            "SecretNotFound",
+            false,
+        ),
+        (
+            ReconcileError::WaveFailed("x".into()),
+            "TenantUnavailable",
+            false,
+        ),
+        (ReconcileError::Waiting("x".into()), "Waiting", false),
+    ];
+    for (error, reason, stalls) in cases {
+        // Start from a status that shows the opposite, so each case proves the removal too.
+        let mut stored = IdentityProfileStatus::default();
+        let opposite = if stalls { RECONCILING } else { STALLED };
+        set_condition(
+            &mut stored.conditions,
+            opposite,
+            TRUE,
+            "Earlier",
+            "m",
+            Some(2),
+        );
+        let (status, _) = failed(&obj, &stored, &Outcome::default(), &error);
+        let (set, absent) = if stalls {
+            (STALLED, RECONCILING)
+        } else {
+            (RECONCILING, STALLED)
+        };
+        assert_eq!(
+            shown(&status, set),
+            Some((TRUE.into(), reason.into())),
+            "{error:?}"
+        );
+        assert_eq!(shown(&status, absent), None, "{error:?}");
+        assert_eq!(
+            shown(&status, condition::READY),
+            Some((FALSE.into(), reason.into())),
+            "{error:?}"
+        );
+        every_condition_describes(&status, 3);
+    }
+}
+
+#[test]
+fn success_removes_reconciling_and_stalled_and_stamps_every_condition() {
+    use crate::controller::kstatus::condition::{RECONCILING, STALLED};
+    let mut stored = IdentityProfileStatus {
+        observed_generation: Some(1),
+        ..Default::default()
+    };
+    for type_ in [RECONCILING, STALLED, condition::SUBMISSION_OUTCOME_UNKNOWN] {
+        set_condition(&mut stored.conditions, type_, TRUE, "Earlier", "m", Some(1));
+    }
+    let obj = object(2, stored.clone(), json!({}));
+    let outcome = Outcome {
+        conflict_free: true,
+        tenant_profile: Some(tenant_profile(false)),
+        create_resolved: true,
+        ..Default::default()
+    };
+    let (status, _) = synced(&obj, &stored, &outcome);
+    assert_eq!(shown(&status, RECONCILING), None);
+    assert_eq!(shown(&status, STALLED), None);
+    assert_eq!(shown(&status, SUSPENDED), None);
+    assert_eq!(
+        shown(&status, condition::READY),
+        Some((TRUE.into(), reason::SYNCED.into()))
+    );
+    every_condition_describes(&status, 2);
+}
+
+use crate::controller::kstatus::condition::SUSPENDED;
+use crate::controller::pause::{PAUSED, TENANT_SUSPENDED};
+
+fn hold(reason: &'static str) -> Option<WriteHold> {
+    Some(WriteHold {
+        reason,
+        message: "held for the test".into(),
+    })
+}
+
+fn patch_plan() -> ProfilePlan {
+    ProfilePlan::Patch(vec![vec![isc_client::models::JsonPatchOperation {
+        op: "replace".into(),
+        path: "/description".into(),
+        value: Some(json!("new")),
+        from: None,
+    }]])
+}
+
+#[test]
+fn a_held_write_is_suspended_not_ready_and_announced_once() {
+    use crate::controller::kstatus::condition::{RECONCILING, STALLED};
+    let stored = IdentityProfileStatus {
+        observed_generation: Some(1),
+        ..Default::default()
+    };
+    let obj = object(2, stored.clone(), json!({}));
+    let outcome = Outcome {
+        conflict_free: true,
+        tenant_profile: Some(tenant_profile(false)),
+        unapplied: Some(patch_plan()),
+        hold: hold(PAUSED),
+        ..Default::default()
+    };
+    let (status, events) = synced(&obj, &stored, &outcome);
+    assert_eq!(
+        shown(&status, SUSPENDED),
+        Some((TRUE.into(), PAUSED.into()))
+    );
+    assert_eq!(
+        shown(&status, condition::READY),
+        Some((FALSE.into(), PAUSED.into()))
+    );
+    assert_eq!(
+        shown(&status, condition::SYNCED),
+        Some((FALSE.into(), PAUSED.into()))
+    );
+    assert_eq!(shown(&status, RECONCILING), None);
+    assert_eq!(shown(&status, STALLED), None);
+    assert_eq!(status.planned_change.as_ref().unwrap().action, "Patch");
+    every_condition_describes(&status, 2);
+    let held: Vec<_> = events.iter().map(|e| (e.type_, e.reason)).collect();
+    assert_eq!(held, vec![(EventType::Normal, PAUSED)]);
+
+    // The next reconcile with the same hold and the same plan: same status, no Event.
+    let (again, events) = synced(&obj, &status, &outcome);
+    assert_eq!(again, status);
+    assert!(events.is_empty(), "{events:?}");
+
+    // Another hold (the Tenant's suspend instead of the annotation) is announced again.
+    let by_tenant = Outcome {
+        hold: hold(TENANT_SUSPENDED),
+        ..outcome
+    };
+    let (status, events) = synced(&obj, &status, &by_tenant);
+    assert_eq!(
+        shown(&status, condition::READY),
+        Some((FALSE.into(), TENANT_SUSPENDED.into()))
+    );
+    assert_eq!(events.len(), 1);
+}
+
+#[test]
+fn a_held_object_in_sync_stays_ready_and_shows_suspended() {
+    let obj = object(1, IdentityProfileStatus::default(), json!({}));
+    let outcome = Outcome {
+        conflict_free: true,
+        tenant_profile: Some(tenant_profile(false)),
+        unapplied: Some(ProfilePlan::Nothing),
+        hold: hold(TENANT_SUSPENDED),
+        ..Default::default()
+    };
+    let (status, events) = synced(&obj, &IdentityProfileStatus::default(), &outcome);
+    assert_eq!(
+        shown(&status, SUSPENDED),
+        Some((TRUE.into(), TENANT_SUSPENDED.into()))
+    );
+    assert_eq!(
+        shown(&status, condition::READY),
+        Some((TRUE.into(), reason::SYNCED.into()))
+    );
+    assert_eq!(status.planned_change, None);
+    assert!(events.is_empty());
+
+    // Lifted: Suspended goes.
+    let lifted = Outcome {
+        hold: None,
+        ..outcome
+    };
+    let (status, _) = synced(&obj, &status, &lifted);
+    assert_eq!(shown(&status, SUSPENDED), None);
+}
+
+#[test]
+fn a_held_write_keeps_the_recorded_refusal_and_an_error_still_shows_suspended() {
+    let refusal = crate::api::identity_profile::Refusal {
+        generation: Some(1),
+        operation: "Patch".into(),
+        at: now(),
+        attempts: 1,
+        retry_after: now(),
+        message: "refused".into(),
+    };
+    let stored = IdentityProfileStatus {
+        last_refusal: Some(refusal),
+        ..Default::default()
+    };
+    let obj = object(1, stored.clone(), json!({}));
+    let outcome = Outcome {
+        tenant_profile: Some(tenant_profile(false)),
+        unapplied: Some(patch_plan()),
+        hold: hold(PAUSED),
+        ..Default::default()
+    };
+    let (status, _) = synced(&obj, &stored, &outcome);
+    assert!(
+        status.last_refusal.is_some(),
+        "the refused write was not sent again"
+    );
+
+    let error = ReconcileError::TenantNotFound("demo".into());
+    let (status, _) = failed(&obj, &stored, &outcome, &error);
+    assert_eq!(
+        shown(&status, SUSPENDED),
+        Some((TRUE.into(), PAUSED.into()))
+    );
+    assert_eq!(
+        shown(&status, crate::controller::kstatus::condition::RECONCILING),
+        Some((TRUE.into(), "TenantNotFound".into()))
+    );
+}
+
+#[test]
+fn a_held_delete_is_held_not_reconciling() {
+    let error = ReconcileError::WritesHeld(hold(PAUSED).unwrap());
+    assert!(!error.stalls());
+    assert_eq!(error.reason(), PAUSED);
+    assert!(matches!(
+        error.progress("m"),
+        crate::controller::kstatus::Progress::Held { reason: PAUSED, .. }
+    ));
+}

@@ -303,6 +303,26 @@ fn non_default_values_render_a_namespaced_operator_with_every_option() {
 }
 
 #[test]
+fn another_release_name_prefixes_every_object_and_binds_its_own_service_account() {
+    let docs = documents(&helm_ok(&[
+        "template",
+        "payroll",
+        CHART,
+        "--namespace",
+        "ops",
+    ]));
+    for doc in &docs {
+        let name = doc["metadata"]["name"].as_str().unwrap();
+        assert!(name.starts_with("payroll-isc-operator"), "{name}");
+        assert_eq!(label(doc, "app.kubernetes.io/instance"), Some("payroll"));
+    }
+    assert_eq!(
+        only(&docs, "ClusterRoleBinding")["subjects"][0]["name"].as_str(),
+        Some("payroll-isc-operator")
+    );
+}
+
+#[test]
 fn unsafe_or_incomplete_values_are_refused_with_a_reason() {
     for (set, reason) in [
         (

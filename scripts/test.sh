@@ -9,7 +9,7 @@ need() {
   command -v "$1" >/dev/null 2>&1 || { echo "error: $1 is required: $2" >&2; exit 1; }
 }
 need cargo "install Rust with rustup (https://rustup.rs)"
-need go "install Go >= 1.25 (it builds the test control plane from Go modules)"
+need go "install Go >= 1.26 (it builds the test control plane, helm and the kstatus test tool from Go modules)"
 need openssl "install it (Debian: apt-get install openssl); the test control plane makes its keys with it"
 cargo fmt --version >/dev/null 2>&1 || { echo "error: rustfmt is required: rustup component add rustfmt" >&2; exit 1; }
 cargo clippy --version >/dev/null 2>&1 || { echo "error: clippy is required: rustup component add clippy" >&2; exit 1; }
@@ -23,6 +23,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 echo "== test control plane binaries"
 crates/kube-testenv/controlplane-bins.sh >/dev/null
+echo "== helm (chart tests)"
+tests/tools/helm/helm-bin.sh >/dev/null
 echo "== cargo test"
 # Every layer: unit, reconciler, client, simulator and (feature e2e) end-to-end tests.
 results=$(mktemp)

@@ -107,6 +107,11 @@ async fn follow(
                 .is_none_or(|last| &last.obj["metadata"]["resourceVersion"] != version);
             let finished = done(&j);
             if new {
+                // Shown with a failure (or with --nocapture): the trail of verdicts.
+                println!(
+                    "{resource}/{name} v{version}: kstatus {:?}, Argo CD {:?}",
+                    j.kstatus, j.health
+                );
                 seen.push(j);
             }
             if finished {
@@ -217,7 +222,13 @@ async fn a_profile_that_converges_goes_in_progress_then_current_and_healthy() {
     );
     assert_stays(&env, "identityprofiles", "staff", "Current/Healthy").await;
 
-    // An edit: the new generation is InProgress until the operator has observed and applied it.
+    // An edit: the new generation is InProgress until the operator has observed and applied it
+    // (the PATCH is held a moment so that stage is seen).
+    env.admin
+        .add_fault(
+            json!({"method": "PATCH", "path": "/v2024/identity-profiles/*", "delayMs": 3000}),
+        )
+        .await;
     env.apply(&profile_yaml(
         "staff",
         "Staff",
@@ -232,6 +243,7 @@ async fn a_profile_that_converges_goes_in_progress_then_current_and_healthy() {
         .iter()
         .filter(|j| j.obj["metadata"]["generation"] == 2)
         .collect();
+    assert!(after_edit.len() >= 2, "the edit was seen in progress");
     for j in &after_edit[..after_edit.len() - 1] {
         assert_eq!(j.stage(), "InProgress/Progressing", "{}", j.file.display());
     }

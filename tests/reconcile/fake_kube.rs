@@ -1,8 +1,8 @@
 //! A mocked Kubernetes API for reconciler tests: a `tower` service (the way kube-rs's
 //! `controller-rs` mocks the API with `tower-test`) that keeps objects in memory, answers the
-//! calls the reconcilers make (get, status merge patches with `resourceVersion` preconditions,
-//! finalizer JSON patches, deletes, event creation) and records every request, so a test can
-//! assert on the Kubernetes requests one reconcile made.
+//! calls the reconcilers make (get, create, status merge patches with `resourceVersion`
+//! preconditions, finalizer JSON patches, deletes, event creation) and records every request,
+//! so a test can assert on the Kubernetes requests one reconcile made.
 //!
 //! Unlike a fixed request/response script it does not break when a reconciler reorders reads;
 //! tests assert on the writes (status patches, finalizers, events), which is what matters.
@@ -58,6 +58,9 @@ struct State {
     /// Paths of objects whose next status patch finds the status changed by another writer
     /// (this merge patch applied first, `resourceVersion` bumped) and answers 409.
     race_once: Vec<(String, Value)>,
+    /// Paths of objects whose next (non-status) patch finds the object changed by another
+    /// writer (this merge patch applied first, `resourceVersion` bumped).
+    race_object_once: Vec<(String, Value)>,
 }
 
 /// The mocked API server; clone it freely (all clones share one state).
@@ -168,6 +171,21 @@ impl FakeKube {
             .push((object_path::<K>(namespace, name), status_patch));
     }
 
+    /// Makes the next patch of this object (not its status) lose a race: another writer first
+    /// merges `patch` into the object (a new `resourceVersion`); a patch guarded by the old
+    /// `resourceVersion` then answers 409.
+    pub fn race_next_write<K: Resource<DynamicType = ()>>(
+        &self,
+        namespace: &str,
+        name: &str,
+        patch: Value,
+    ) {
+        let mut state = self.state.lock().expect("state");
+        state
+            .race_object_once
+            .push((object_path::<K>(namespace, name), patch));
+    }
+
     /// Every request made so far, oldest first.
     pub fn requests(&self) -> Vec<KubeRequest> {
         self.state.lock().expect("state").requests.clone()
@@ -244,6 +262,7 @@ impl FakeKube {
             },
             Method::PATCH => state.patch(&key, subresource, content_type.as_deref(), &body),
             Method::DELETE => state.delete(&key, &body),
+            Method::POST => state.create(&key, body),
             _ => status_reply(405, "MethodNotAllowed", "not supported by the fake"),
         }
     }
@@ -266,6 +285,14 @@ impl State {
             let (_, status_patch) = self.race_once.remove(i);
             if let Some(mut obj) = self.objects.get(key).cloned() {
                 json_patch::merge(&mut obj["status"], &status_patch);
+                self.bump(&mut obj);
+                self.objects.insert(key.to_string(), obj);
+            }
+        }
+        if !subresource && let Some(i) = self.race_object_once.iter().position(|(k, _)| k == key) {
+            let (_, patch) = self.race_object_once.remove(i);
+            if let Some(mut obj) = self.objects.get(key).cloned() {
+                json_patch::merge(&mut obj, &patch);
                 self.bump(&mut obj);
                 self.objects.insert(key.to_string(), obj);
             }
@@ -325,6 +352,23 @@ impl State {
             self.objects.insert(key.to_string(), obj.clone());
         }
         reply(StatusCode::OK, &obj)
+    }
+
+    /// Creates the object POSTed to collection `collection` (409 when it exists, like the API
+    /// server).
+    fn create(&mut self, collection: &str, mut obj: Value) -> Response<Body> {
+        let Some(name) = obj["metadata"]["name"].as_str().map(str::to_string) else {
+            return status_reply(422, "Invalid", "metadata.name is required");
+        };
+        let key = format!("{collection}/{name}");
+        if self.objects.contains_key(&key) {
+            return status_reply(409, "AlreadyExists", &format!("{key} already exists"));
+        }
+        obj["metadata"]["uid"] = json!(format!("uid-{key}"));
+        obj["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
+        self.bump(&mut obj);
+        self.objects.insert(key, obj.clone());
+        reply(StatusCode::CREATED, &obj)
     }
 
     fn delete(&mut self, key: &str, body: &Value) -> Response<Body> {

@@ -5,8 +5,10 @@
 mod actions;
 mod failures;
 mod follow;
+mod gitops;
 mod large;
 mod once;
+mod repeat;
 mod unknown;
 
 use std::sync::Arc;

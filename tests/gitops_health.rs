@@ -159,7 +159,7 @@ fn argocd_messages_come_from_the_conditions() {
 }
 
 /// The tool runs scripts as Argo CD does: a status outside Argo CD's set becomes Unknown with
-/// Argo CD's message; the string library is not open (a script using it fails loudly).
+/// Argo CD's message; what fails in Argo CD fails here.
 #[test]
 fn the_tool_judges_scripts_as_argocd_does() {
     let dir = std::env::temp_dir().join(format!("gitops-health-{}", std::process::id()));
@@ -185,13 +185,32 @@ fn the_tool_judges_scripts_as_argocd_does() {
         lua_health(&numbers, &with_generation).message,
         "generation 7"
     );
-    let strings = dir.join("strings.lua");
-    std::fs::write(&strings, "return { status = string.upper(\"healthy\") }\n").unwrap();
-    let out = std::process::Command::new(support::gitops::tool())
-        .args(["lua-health", strings.to_str().unwrap(), "-"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "the string library must not be open");
+    // Errors in Argo CD, so errors here: the string library is not open; an empty table
+    // encodes as a JSON array, which is no health status.
+    let obj_file = dir.join("obj.json");
+    std::fs::write(&obj_file, obj.to_string()).unwrap();
+    for (script, error) in [
+        (
+            "return { status = string.upper(\"healthy\") }\n",
+            "attempt to index a non-table object(nil) with key 'upper'",
+        ),
+        ("return {}\n", "cannot unmarshal array"),
+    ] {
+        let path = dir.join("failing.lua");
+        std::fs::write(&path, script).unwrap();
+        let out = std::process::Command::new(support::gitops::tool())
+            .args([
+                "lua-health",
+                path.to_str().unwrap(),
+                obj_file.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(error),
+            "{script}: must fail with {error:?}: {stderr}"
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -64,7 +64,11 @@ func runHealthScript(scriptPath, objPath string) (verdict, error) {
 	if !ok {
 		return verdict{}, fmt.Errorf("expect table output from Lua script, not %s", ret.Type().String())
 	}
-	encoded, err := json.Marshal(toGo(table))
+	result, err := toGo(table)
+	if err != nil {
+		return verdict{}, fmt.Errorf("encoding the script's result: %w", err)
+	}
+	encoded, err := json.Marshal(result)
 	if err != nil {
 		return verdict{}, fmt.Errorf("encoding the script's result: %w", err)
 	}
@@ -114,31 +118,51 @@ func decodeValue(l *lua.LState, value interface{}) lua.LValue {
 }
 
 // toGo turns the script's result into plain Go values the way layeh.com/gopher-json's Encode
-// does for the fields a HealthStatus has: a table with a non-zero MaxN is an array, other
-// tables are objects with string keys.
-func toGo(value lua.LValue) interface{} {
+// does (Argo CD encodes the returned table with it): a table with MaxN() == 0 is an object
+// whose keys must all be strings (an empty table is therefore `[]`, which no HealthStatus
+// decodes from: an error, as in Argo CD); any other table is an array of its 1..MaxN values.
+func toGo(value lua.LValue) (interface{}, error) {
 	switch v := value.(type) {
+	case *lua.LNilType:
+		return nil, nil
 	case lua.LBool:
-		return bool(v)
+		return bool(v), nil
 	case lua.LNumber:
-		return float64(v)
+		return float64(v), nil
 	case lua.LString:
-		return string(v)
+		return string(v), nil
 	case *lua.LTable:
 		if n := v.MaxN(); n > 0 {
 			arr := make([]interface{}, 0, n)
 			for i := 1; i <= n; i++ {
-				arr = append(arr, toGo(v.RawGetInt(i)))
+				item, err := toGo(v.RawGetInt(i))
+				if err != nil {
+					return nil, err
+				}
+				arr = append(arr, item)
 			}
-			return arr
+			return arr, nil
 		}
 		obj := map[string]interface{}{}
+		var err error
 		v.ForEach(func(key, item lua.LValue) {
-			if s, ok := key.(lua.LString); ok {
-				obj[string(s)] = toGo(item)
+			if err != nil {
+				return
 			}
+			s, ok := key.(lua.LString)
+			if !ok {
+				err = fmt.Errorf("cannot encode mixed or invalid key types")
+				return
+			}
+			obj[string(s)], err = toGo(item)
 		})
-		return obj
+		if err != nil {
+			return nil, err
+		}
+		if len(obj) == 0 {
+			return []interface{}{}, nil
+		}
+		return obj, nil
 	}
-	return nil
+	return nil, fmt.Errorf("cannot encode %s to JSON", value.Type().String())
 }

@@ -603,6 +603,27 @@ async fn a_second_manifest_for_the_same_profile_gets_a_conflict_and_writes_nothi
         .unwrap();
     assert_eq!(ready.status, "False");
     assert_eq!(ready.reason, "Conflict");
+    // kstatus: a Conflict needs a person (Stalled, reason Conflict), it is not work under way.
+    let conditions = env
+        .profiles()
+        .get("second")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .conditions;
+    let stalled = conditions
+        .iter()
+        .find(|c| c.type_ == "Stalled")
+        .expect("Stalled");
+    assert_eq!(
+        (stalled.status.as_str(), stalled.reason.as_str()),
+        ("True", "Conflict")
+    );
+    assert!(
+        !conditions.iter().any(|c| c.type_ == "Reconciling"),
+        "{conditions:?}"
+    );
     // The owner is named as namespace/name (ownership is cluster-wide).
     assert!(ready.message.contains("/first"), "{}", ready.message);
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -619,6 +640,13 @@ async fn tenant_and_secret_problems_are_conditions_and_rotation_needs_no_restart
     env.apply(&profile_yaml("staff", "Staff", &employees("x")))
         .await;
     let p = env.wait_condition("staff", "Ready", "False").await;
+    // kstatus: a Tenant not there yet may still come (applied with the profile): Reconciling.
+    let conditions = &p.status.as_ref().unwrap().conditions;
+    let reconciling = conditions.iter().find(|c| c.type_ == "Reconciling");
+    assert_eq!(
+        reconciling.map(|c| c.reason.as_str()),
+        Some("TenantNotFound")
+    );
     let ready = p
         .status
         .unwrap()

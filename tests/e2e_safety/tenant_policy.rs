@@ -114,6 +114,17 @@ async fn refused_tenants_get_a_clear_condition_and_nothing_leaves_the_operator()
     for (name, _, _, reason) in &cases {
         let ready = wait_tenant(&env, name, "False", reason).await;
         assert!(!ready.message.contains(USER_CLIENT_SECRET), "{ready:?}");
+        // kstatus: the admin's policy refuses it, only a person can fix it: Stalled.
+        let tenant: Tenant = env.tenants().get(name).await.unwrap();
+        let stalled = tenant.status.unwrap().conditions;
+        let stalled = stalled
+            .iter()
+            .find(|c| c.type_ == "Stalled")
+            .expect("Stalled");
+        assert_eq!(
+            (stalled.status.as_str(), stalled.reason.as_str()),
+            ("True", *reason)
+        );
         wait_warning(&env, name, reason).await;
         match *reason {
             "InsecureTransportRefused" => assert!(ready.message.contains("loopback"), "{ready:?}"),

@@ -300,6 +300,27 @@ async fn a_conflicting_profile_is_failed_and_degraded_naming_the_owner() {
     // The owner stays healthy.
     let first = judge(&env, "identityprofiles", "first").await.unwrap();
     assert_eq!(first.stage(), "Current/Healthy");
+
+    // Paused as well: still Degraded (a person must act), with Suspended=True shown too.
+    let paused = profile_yaml("third", "Shared", &employees_spec()).replace(
+        "metadata:\n  name: third\n",
+        &format!("metadata:\n  name: third\n{PAUSED}"),
+    );
+    env.apply(&paused).await;
+    let seen = follow(&env, "identityprofiles", "third", |j| {
+        is_failed(j)
+            && j.condition("Suspended")
+                .is_some_and(|c| c["status"] == "True")
+    })
+    .await;
+    let failed = seen.last().unwrap();
+    assert_eq!(
+        failed.stage(),
+        "Failed/Degraded",
+        "{}",
+        failed.file.display()
+    );
+    assert_eq!(failed.condition("Stalled").unwrap()["reason"], "Conflict");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

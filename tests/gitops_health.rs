@@ -31,6 +31,14 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ),
     ("identityprofile-paused-pending", "Suspended", "InProgress"),
     ("identityprofile-paused-in-sync", "Suspended", "Current"),
+    // Paused and needing a person's change: Degraded, as kstatus says Failed (Stalled comes
+    // first); paused with transient trouble reading: Suspended.
+    ("identityprofile-paused-stalled", "Degraded", "Failed"),
+    (
+        "identityprofile-paused-reconciling",
+        "Suspended",
+        "InProgress",
+    ),
     (
         "identityprofile-tenant-suspended",
         "Suspended",

@@ -1,11 +1,13 @@
 -- Argo CD health of a ProcessingRequest (isc.identitynow.dev), from the kstatus conditions the
 -- operator writes. Installed by argocd-cm.yaml beside this file (generated from it).
---   Suspended=True                          -> Suspended (paused request or suspended Tenant)
 --   status.observedGeneration /= generation -> Progressing (the operator has not seen it yet)
 --   Stalled=True                            -> Degraded (the request failed)
+--   Suspended=True                          -> Suspended (paused request or suspended Tenant)
 --   Reconciling=True                        -> Progressing (resolving, submitting, following)
 --   Ready=True                              -> Healthy (Succeeded, or AlreadyCompleted)
 --   anything else (no status yet, Ready=False) -> Progressing
+-- Stalled comes before Suspended: a paused object that needs a person's change is Degraded
+-- (as kstatus says Failed), and Argo CD ranks the application by its worst resource.
 -- Only Lua's base library is used: Argo CD opens no string library for custom health scripts.
 local function find(conditions, type)
   for _, c in ipairs(conditions) do
@@ -35,10 +37,6 @@ local status = obj.status
 if status == nil or status.conditions == nil then
   return { status = "Progressing", message = "Waiting for the operator to pick up the ProcessingRequest" }
 end
-local suspended = find(status.conditions, "Suspended")
-if suspended ~= nil then
-  return { status = "Suspended", message = text(suspended) }
-end
 local generation = obj.metadata.generation
 if generation ~= nil and status.observedGeneration ~= generation then
   return { status = "Progressing", message = "Waiting for the operator to observe generation " .. generation }
@@ -46,6 +44,10 @@ end
 local stalled = find(status.conditions, "Stalled")
 if stalled ~= nil then
   return { status = "Degraded", message = phased(status, text(stalled)) }
+end
+local suspended = find(status.conditions, "Suspended")
+if suspended ~= nil then
+  return { status = "Suspended", message = text(suspended) }
 end
 local reconciling = find(status.conditions, "Reconciling")
 if reconciling ~= nil then

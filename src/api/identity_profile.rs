@@ -203,7 +203,10 @@ pub struct IdentityProfileStatus {
     /// Tenant-side profile id, once created or adopted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// `Ready`, `Synced`, `RefreshRequired`, and failing ones with reason and message.
+    /// kstatus conditions (`Ready` always; `Reconciling` while work is under way or transient
+    /// trouble is waited out; `Stalled` when only a person can help; `Suspended` while a pause
+    /// switch holds the writes), `Synced`, `RefreshRequired`, `Conflict`; each with the
+    /// generation it describes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "crate::api::conditions_schema")]
     pub conditions: Vec<Condition>,

@@ -154,7 +154,9 @@ pub enum CreationMethod {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantStatus {
-    /// `Ready` is True once a token was obtained with the current credential.
+    /// `Ready` is True once a token was obtained with the current credential; `Stalled` when
+    /// only a person can help (policy, refused credential, unusable Secret), `Reconciling` for
+    /// transient trouble; `Suspended` while `spec.suspend` is true; `InsecureTransport`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "crate::api::conditions_schema")]
     pub conditions: Vec<Condition>,

@@ -85,7 +85,9 @@ fn argocd_cm_snippet_parses_to_the_scripts() {
 fn health_scripts_use_only_the_base_library() {
     for kind in KINDS {
         let text = script(kind);
-        for lib in ["string.", "os.", "io.", "math.", "require", ":format", ":sub", ":find"] {
+        for lib in [
+            "string.", "os.", "io.", "math.", "require", ":format", ":sub", ":find",
+        ] {
             let used = text
                 .lines()
                 .filter(|l| !l.trim_start().starts_with("--"))

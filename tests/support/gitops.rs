@@ -88,7 +88,11 @@ pub fn tool() -> PathBuf {
             .unwrap_or_else(|| panic!("kstatus tool: {} printed no path", script.display()))
             .trim(),
     );
-    assert!(path.is_file(), "kstatus tool: {} is missing", path.display());
+    assert!(
+        path.is_file(),
+        "kstatus tool: {} is missing",
+        path.display()
+    );
     *guard = Some(path.clone());
     path
 }

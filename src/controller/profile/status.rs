@@ -5,7 +5,7 @@
 //! hold's reason, neither `Stalled` nor `Reconciling`), every condition for this generation. Pure: no I/O and no clock (the caller passes the time), so the reconcile
 //! writes the status and publishes the Events in one place each.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::runtime::events::EventType;
 
 use crate::api::identity_profile::{
@@ -138,8 +138,31 @@ pub(super) fn synced(
         // Every write went through: an earlier refusal no longer holds anything back.
         status.last_refusal = None;
     }
+    let conditions = &mut status.conditions;
+    let synced_message = set_synced(conditions, generation, observe_only, unapplied, held);
+    set_refresh_required(obj, conditions, outcome);
+    stamp_generation(conditions, generation);
+    let mut events = events(obj, outcome);
+    if let Some(hold) = held
+        && newly_held(stored, &status, hold)
+    {
+        events.push(ProfileEvent::normal(hold.reason, "Hold", synced_message));
+    }
+    (status, events)
+}
+
+/// `Synced` and the kstatus progress (`Ready`, held or not) of a successful reconcile that left
+/// `unapplied` unsent; returns `Synced`'s message.
+fn set_synced(
+    conditions: &mut Vec<Condition>,
+    generation: Option<i64>,
+    observe_only: bool,
+    unapplied: &ProfilePlan,
+    held: Option<&WriteHold>,
+) -> String {
     let calls = unapplied.write_calls();
-    let (synced, synced_reason, synced_message) = match held {
+    let converged = *unapplied == ProfilePlan::Nothing;
+    let (synced, synced_reason, message) = match held {
         _ if converged => (TRUE, reason::SYNCED, SYNCED_MESSAGE.to_string()),
         Some(hold) => (
             FALSE,
@@ -157,19 +180,18 @@ pub(super) fn synced(
             ),
         ),
     };
-    let conditions = &mut status.conditions;
     set_condition(
         conditions,
         condition::SYNCED,
         synced,
         synced_reason,
-        synced_message.clone(),
+        message.clone(),
         generation,
     );
     let progress = match held {
         Some(hold) => Progress::Held {
             reason: hold.reason,
-            message: &synced_message,
+            message: &message,
         },
         None if observe_only => Progress::Ready {
             reason: reason::OBSERVED,
@@ -181,15 +203,7 @@ pub(super) fn synced(
         },
     };
     set_progress(conditions, generation, progress);
-    set_refresh_required(obj, conditions, outcome);
-    stamp_generation(conditions, generation);
-    let mut events = events(obj, outcome);
-    if let Some(hold) = held
-        && newly_held(stored, &status, hold)
-    {
-        events.push(ProfileEvent::normal(hold.reason, "Hold", synced_message));
-    }
-    (status, events)
+    message
 }
 
 /// `Synced` and `Ready` when the tenant profile matches the spec.
@@ -207,11 +221,7 @@ fn newly_held(
     !shown || stored.planned_change != status.planned_change
 }
 
-fn set_refresh_required(
-    obj: &IdentityProfile,
-    conditions: &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
-    outcome: &Outcome,
-) {
+fn set_refresh_required(obj: &IdentityProfile, conditions: &mut Vec<Condition>, outcome: &Outcome) {
     let generation = obj.metadata.generation;
     let refresh_required = outcome
         .tenant_profile

@@ -149,7 +149,10 @@ impl ReconcileError {
             ReconcileError::InvalidSpec(_) => reason::INVALID_SPEC,
             ReconcileError::Conflict(_) => reason::CONFLICT,
             ReconcileError::Tenant(e) => match e {
-                IscError::Auth { .. } => reason::AUTHENTICATION_FAILED,
+                // A token endpoint that fails (5xx) refused nothing: TenantUnavailable below.
+                IscError::Auth { .. } if e.class() != ErrorClass::Transient => {
+                    reason::AUTHENTICATION_FAILED
+                }
                 _ => match e.class() {
                     ErrorClass::Forbidden => reason::FORBIDDEN,
                     ErrorClass::RateLimited => reason::RATE_LIMITED,

@@ -216,10 +216,10 @@ fn timeout() -> ReconcileError {
     })
 }
 
-fn auth_refused() -> ReconcileError {
+fn auth_answered(status: u16) -> ReconcileError {
     ReconcileError::Tenant(isc_client::IscError::Auth {
         token_url: "https://t/oauth/token".into(),
-        status: 401,
+        status,
         message: "invalid_client".into(),
     })
 }
@@ -251,7 +251,8 @@ fn each_error_class_is_stalled_or_reconciling_never_both() {
             "TenantTaskFailed",
             true,
         ),
-        (auth_refused(), "AuthenticationFailed", true),
+        (auth_answered(401), "AuthenticationFailed", true),
+        (auth_answered(503), "TenantUnavailable", false),
         (api_error(429), "RateLimited", false),
         (timeout(), "TenantUnavailable", false),
         (api_error(503), "TenantUnavailable", false),

@@ -28,6 +28,34 @@ async fn fails_with(env: &mut TestEnv, name: &str, reason: &str) -> ReconcileErr
         ("False", reason)
     );
     assert_eq!(ready.observed_generation, stored.metadata.generation);
+    // kstatus: exactly one of Stalled (a person must act) and Reconciling (it may clear by
+    // itself: a Tenant or Secret applied later, 429, 5xx), with the same reason.
+    let needs_a_person = [
+        "InvalidSpec",
+        "TenantRejected",
+        "AuthenticationFailed",
+        "Forbidden",
+        "Conflict",
+    ];
+    assert_eq!(
+        error.stalls(),
+        needs_a_person.contains(&reason),
+        "{error:?}"
+    );
+    let (shown, absent) = if error.stalls() {
+        ("Stalled", "Reconciling")
+    } else {
+        ("Reconciling", "Stalled")
+    };
+    assert_eq!(
+        condition_state(&stored, shown),
+        ("True".to_string(), reason.to_string())
+    );
+    let conditions = &stored.status.as_ref().unwrap().conditions;
+    assert!(
+        !conditions.iter().any(|c| c.type_ == absent),
+        "{conditions:?}"
+    );
     let events = env.kube.events();
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(

@@ -7,7 +7,8 @@
 //!   person (`ReconcileError::stalls`) is `Stalled=True` instead;
 //! - held by `Tenant.spec.suspend` or the `isc.identitynow.dev/paused` annotation (and not
 //!   finished): `Suspended=True`, `Ready=False` with the hold's reason, neither `Reconciling`
-//!   nor `Stalled`;
+//!   nor `Stalled`; a trouble of this reconcile (a read that failed) still shows as above, with
+//!   `Suspended=True` beside it (as for every kind);
 //! - Succeeded: `Ready=True` (reason `Succeeded`, or `AlreadyCompleted` when an earlier run was
 //!   not repeated);
 //! - Failed: `Stalled=True` and `Ready=False` with the failure's reason and message.
@@ -90,38 +91,32 @@ pub(super) fn set_kstatus(
             kstatus::set_progress(conditions, generation, progress);
             kstatus::set_suspended(conditions, generation, None);
         }
-        Some(Phase::Pending | Phase::Running) | None => match hold {
-            Some(hold) => {
-                kstatus::set_suspended(conditions, generation, Some(hold));
-                let progress = Progress::Held {
+        Some(Phase::Pending | Phase::Running) | None => {
+            kstatus::set_suspended(conditions, generation, hold);
+            let message;
+            let progress = match (trouble, hold) {
+                (Some(t), _) if t.stalls => Progress::Stalled {
+                    reason: t.reason,
+                    message: &t.message,
+                },
+                (Some(t), _) => Progress::Reconciling {
+                    reason: t.reason,
+                    message: &t.message,
+                },
+                (None, Some(hold)) => Progress::Held {
                     reason: hold.reason,
                     message: &hold.message,
-                };
-                kstatus::set_progress(conditions, generation, progress);
-            }
-            None => {
-                kstatus::set_suspended(conditions, generation, None);
-                let message;
-                let progress = match trouble {
-                    Some(t) if t.stalls => Progress::Stalled {
-                        reason: t.reason,
-                        message: &t.message,
-                    },
-                    Some(t) => Progress::Reconciling {
-                        reason: t.reason,
-                        message: &t.message,
-                    },
-                    None => {
-                        message = working_message(status.phase, &status.submissions);
-                        Progress::Reconciling {
-                            reason: working_reason(status.phase),
-                            message: &message,
-                        }
+                },
+                (None, None) => {
+                    message = working_message(status.phase, &status.submissions);
+                    Progress::Reconciling {
+                        reason: working_reason(status.phase),
+                        message: &message,
                     }
-                };
-                kstatus::set_progress(&mut status.conditions, generation, progress);
-            }
-        },
+                }
+            };
+            kstatus::set_progress(&mut status.conditions, generation, progress);
+        }
     }
     // The spec is immutable, so this only matters for conditions written by an older
     // operator: every condition describes the generation just observed.

@@ -123,8 +123,8 @@ fn the_records_are_bounded_and_the_oldest_go_first() {
     // Entries larger than any today (a longer value format): the byte bound holds first.
     let mut large = CompletedRuns::default();
     let large_hash = "h".repeat(2000);
-    for i in 0..400 {
-        let seconds = i64::try_from(i).unwrap();
+    for i in 0..400i64 {
+        let seconds = i;
         large
             .entries
             .insert(format!("{i:0>253}"), run("u", &large_hash, seconds));

@@ -179,15 +179,24 @@ fn a_held_request_is_suspended_not_reconciling_and_resumes_when_lifted() {
             row(kcondition::SUSPENDED, TRUE, TENANT_SUSPENDED)
         ]
     );
-    let transient = Trouble::waiting(reason::PROFILE_NOT_READY, "later");
+    let transient = Trouble::from(&ReconcileError::TenantNotFound("t".into()));
     set_kstatus(&mut s, Some(1), Some(&transient), Some(&hold(PAUSED)));
+    assert_eq!(
+        shown(&s),
+        [
+            row(kcondition::READY, FALSE, reason::TENANT_NOT_FOUND),
+            row(kcondition::RECONCILING, TRUE, reason::TENANT_NOT_FOUND),
+            row(kcondition::SUSPENDED, TRUE, PAUSED)
+        ],
+        "a failed read shows beside the hold"
+    );
+    set_kstatus(&mut s, Some(1), None, Some(&hold(PAUSED)));
     assert_eq!(
         shown(&s),
         [
             row(kcondition::READY, FALSE, PAUSED),
             row(kcondition::SUSPENDED, TRUE, PAUSED)
-        ],
-        "the hold is what a person must know first"
+        ]
     );
     set_kstatus(&mut s, Some(1), None, None);
     assert_eq!(

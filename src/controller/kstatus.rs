@@ -133,8 +133,10 @@ pub fn set_progress(conditions: &mut Vec<Condition>, generation: Option<i64>, pr
     }
 }
 
-/// Marks every condition as describing `generation`: a reconcile re-asserts each condition it
-/// keeps (kept ones included), so none is left behind pointing at an older generation.
+/// Marks every condition as describing `generation`, for a reconcile that judged every condition
+/// again (a successful one): a condition it kept as it was is still true for this generation.
+/// A failed reconcile does not stamp: what it did not judge again (`Synced`, say) keeps the
+/// generation it describes.
 pub fn stamp_generation(conditions: &mut [Condition], generation: Option<i64>) {
     for c in conditions {
         c.observed_generation = generation;

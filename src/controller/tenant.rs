@@ -68,6 +68,8 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
             let message = "obtained an access token with the configured credential";
             let reason = reason::TOKEN_OBTAINED;
             set_progress(conditions, generation, Progress::Ready { reason, message });
+            // Every condition was judged again for this generation.
+            stamp_generation(conditions, generation);
             ctx.forget_failures(tenant.as_ref());
             Ok(Action::requeue(jittered(resync)))
         }
@@ -77,7 +79,6 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
             Err(e)
         }
     };
-    stamp_generation(&mut status.conditions, generation);
     if let Err(e) = &outcome
         && status != old
     {

@@ -26,7 +26,7 @@
 use crate::api::identity_profile::{PendingCreate, PendingProcessing, RefreshPolicy, Refusal};
 use crate::api::{IdentityProfile, IdentityProfileStatus};
 use crate::controller::error::ReconcileError;
-use crate::controller::kstatus::{Progress, set_progress, stamp_generation};
+use crate::controller::kstatus::{Progress, set_progress};
 use crate::controller::pause::WriteHold;
 use crate::controller::status::{now, reason};
 use crate::controller::tenant_pool::TenantHandle;
@@ -185,7 +185,6 @@ pub(super) fn working(
     status.observed_generation = generation;
     let progress = Progress::Reconciling { reason, message };
     set_progress(&mut status.conditions, generation, progress);
-    stamp_generation(&mut status.conditions, generation);
 }
 
 /// Plans again against a fresh GET and sends the PATCH calls in order; returns the profile as

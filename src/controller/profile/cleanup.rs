@@ -26,7 +26,7 @@ use crate::api::{IdentityProfile, IdentityProfileStatus};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
 use crate::controller::kstatus::condition::SUSPENDED;
-use crate::controller::kstatus::{Progress, set_progress, set_suspended, stamp_generation};
+use crate::controller::kstatus::{Progress, set_progress, set_suspended};
 use crate::controller::pause::{WriteHold, writes_held};
 use crate::controller::status::{condition, find_condition, is_true, now, reason};
 use crate::controller::tenant_pool::TenantHandle;
@@ -173,7 +173,6 @@ fn show(
     status.observed_generation = generation;
     set_progress(&mut status.conditions, generation, progress);
     set_suspended(&mut status.conditions, generation, hold);
-    stamp_generation(&mut status.conditions, generation);
 }
 
 /// Starts the tenant's delete task and records its id (empty when the tenant gave none); a

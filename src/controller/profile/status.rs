@@ -141,6 +141,7 @@ pub(super) fn synced(
     let conditions = &mut status.conditions;
     let synced_message = set_synced(conditions, generation, observe_only, unapplied, held);
     set_refresh_required(obj, conditions, outcome);
+    // Every condition was judged again for this generation (the kept ones still hold).
     stamp_generation(conditions, generation);
     let mut events = events(obj, outcome);
     if let Some(hold) = held
@@ -340,7 +341,6 @@ pub(super) fn failed(
             generation,
         );
     }
-    stamp_generation(conditions, generation);
     let reported = stored
         .conditions
         .iter()

@@ -486,3 +486,38 @@ fn a_held_delete_is_held_not_reconciling() {
         crate::controller::kstatus::Progress::Held { reason: PAUSED, .. }
     ));
 }
+
+#[test]
+fn a_failure_keeps_the_generation_of_what_it_did_not_judge_again() {
+    let mut stored = IdentityProfileStatus {
+        observed_generation: Some(1),
+        ..Default::default()
+    };
+    set_condition(
+        &mut stored.conditions,
+        condition::SYNCED,
+        TRUE,
+        reason::SYNCED,
+        "m",
+        Some(1),
+    );
+    let obj = object(2, stored.clone(), json!({}));
+    let error = ReconcileError::InvalidSpec("x".into());
+    let (status, _) = failed(&obj, &stored, &Outcome::default(), &error);
+    assert_eq!(status.observed_generation, Some(2));
+    let generation_of = |type_: &str| {
+        find_condition(&status.conditions, type_)
+            .unwrap()
+            .observed_generation
+    };
+    assert_eq!(
+        generation_of(condition::SYNCED),
+        Some(1),
+        "synced for 1, not 2"
+    );
+    assert_eq!(generation_of(condition::READY), Some(2));
+    assert_eq!(
+        generation_of(crate::controller::kstatus::condition::STALLED),
+        Some(2)
+    );
+}

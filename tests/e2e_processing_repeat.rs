@@ -180,3 +180,72 @@ async fn a_paused_request_calls_nothing_until_the_annotation_is_removed() {
     assert_eq!(condition(&done, "Suspended"), None);
     assert_eq!(process_calls(&env).await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_tenant_holds_a_request_until_it_is_resumed() {
+    let env = env("pr-suspend").await;
+    let suspend = |on: bool| format!(r#"{{"spec":{{"suspend":{on}}}}}"#);
+    let out = env
+        .kubectl(&[
+            "patch",
+            "tenant",
+            "demo",
+            "--type=merge",
+            "-p",
+            &suspend(true),
+        ])
+        .await;
+    assert_success(&out, "kubectl patch tenant suspend");
+    env.wait_for("Tenant Suspended", Duration::from_secs(30), || async {
+        let tenant = env.tenants().get("demo").await.ok()?;
+        let conditions = tenant.status?.conditions;
+        conditions
+            .iter()
+            .any(|c| c.type_ == "Suspended" && c.status == "True")
+            .then_some(())
+    })
+    .await;
+    env.apply(&request_yaml("waiting", &[seed_id(3)], "", ""))
+        .await;
+    let api = env.requests();
+    let held = env
+        .wait_for("waiting shows Suspended", Duration::from_secs(60), || {
+            let api = api.clone();
+            async move {
+                let r = api.get_opt("waiting").await.ok()??;
+                (condition(&r, "Suspended") == Some(("True".into(), "TenantSuspended".into())))
+                    .then_some(r)
+            }
+        })
+        .await;
+    assert_eq!(held.status.as_ref().unwrap().phase, Some(Phase::Pending));
+    assert_eq!(condition(&held, "Reconciling"), None);
+    assert!(
+        env.events_for("waiting")
+            .await
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("TenantSuspended")),
+        "one Normal Event says why"
+    );
+    assert_eq!(process_calls(&env).await, 0, "nothing sent while suspended");
+
+    let out = env
+        .kubectl(&[
+            "patch",
+            "tenant",
+            "demo",
+            "--type=merge",
+            "-p",
+            &suspend(false),
+        ])
+        .await;
+    assert_success(&out, "kubectl patch tenant resume");
+    // A held request looks again every 30 s (the Tenant's change is no event for it).
+    let done = finished(&env, "waiting").await;
+    assert_eq!(
+        condition(&done, "Ready").map(|c| c.1),
+        Some("Succeeded".into())
+    );
+    assert_eq!(condition(&done, "Suspended"), None);
+    assert_eq!(process_calls(&env).await, 1);
+}

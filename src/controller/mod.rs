@@ -15,7 +15,8 @@
 //! - shared: [`context`] (clients, tenant pool, Events, backoff), [`error`] (one error type,
 //!   classified into a reason and a retry policy), [`status`] (condition and reason constants,
 //!   the one status-write helper), [`tenant_pool`], [`profile_cache`], [`resync`] (the periodic
-//!   drift sweep, one list per tenant), [`metrics`].
+//!   drift sweep, one list per tenant), [`metrics`], [`watch_cache`] (what the watch caches
+//!   keep of each object).
 
 pub mod context;
 pub mod error;
@@ -30,20 +31,19 @@ pub mod status;
 pub mod tenant;
 pub mod tenant_policy;
 pub mod tenant_pool;
+pub mod watch_cache;
 
 use std::sync::Arc;
 
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::{self, Action, Controller};
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Client, Resource};
+use kube::{Client, Resource};
 
 use crate::api::{IdentityProfile, ProcessingRequest, Tenant};
 use crate::runtime::health::{HEARTBEAT_INTERVAL, HealthState};
 use context::Context;
 use error::{ReconcileError, Requeue};
+use watch_cache::{compact_finished_request, reflected, reflected_secrets, strip_unread};
 
 /// How long an object whose error needs a user change waits before being looked at again
 /// (a fix in a Secret is not an event for the object; the resync sweep also retries objects
@@ -152,9 +152,11 @@ pub async fn run(
         completed_run_retention,
     } = settings;
     let shutdown = Box::pin(shutdown).shared();
-    let (profile_store, profile_events) = reflected::<IdentityProfile>(&client, &namespace);
-    let (tenant_store, tenant_events) = reflected::<Tenant>(&client, &namespace);
-    let (processing_store, processing_events) = reflected::<ProcessingRequest>(&client, &namespace);
+    let (profile_store, profile_events) =
+        reflected::<IdentityProfile>(&client, &namespace, strip_unread);
+    let (tenant_store, tenant_events) = reflected::<Tenant>(&client, &namespace, strip_unread);
+    let (processing_store, processing_events) =
+        reflected::<ProcessingRequest>(&client, &namespace, compact_finished_request);
     let (secret_store, secret_events) = reflected_secrets(&client, &namespace);
     let (sweep_trigger, swept) = futures::channel::mpsc::unbounded();
     let bounded = || controller::Config::default().concurrency(RECONCILE_CONCURRENCY);
@@ -218,89 +220,6 @@ pub async fn run(
         secrets,
         sweeps,
     );
-}
-
-/// The objects of kind `K` in `namespace`, or in all namespaces.
-fn watched<K>(client: &Client, namespace: &Option<String>) -> Api<K>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
-{
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
-
-/// The annotation `kubectl apply` keeps a copy of the whole object in; never read.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
-
-/// Drops what the operator never reads from a watched object before it is cached: the
-/// `managedFields` and the `kubectl apply` copy of the object (together often larger than the
-/// object itself).
-pub fn strip_unread<K: Resource>(obj: &mut K) {
-    let meta = obj.meta_mut();
-    meta.managed_fields = None;
-    if let Some(annotations) = meta.annotations.as_mut() {
-        annotations.remove(LAST_APPLIED);
-        if annotations.is_empty() {
-            meta.annotations = None;
-        }
-    }
-}
-
-/// A watch cache of `K` (objects stripped by [`strip_unread`]) and the stream of its applied
-/// objects that feeds a controller (which also keeps the cache current).
-fn reflected<K>(
-    client: &Client,
-    namespace: &Option<String>,
-) -> (
-    Store<K>,
-    impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
-)
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
-{
-    let (store, writer) = reflector::store();
-    let events = watcher(
-        watched::<K>(client, namespace),
-        watcher::Config::default().any_semantic(),
-    )
-    .modify(strip_unread)
-    .reflect(writer)
-    .applied_objects();
-    (store, events)
-}
-
-/// A watch cache of the credential Secrets (only those labelled for the operator), and the
-/// stream that keeps it current (retried with backoff; a failing watch only means GETs).
-fn reflected_secrets(
-    client: &Client,
-    namespace: &Option<String>,
-) -> (
-    Store<Secret>,
-    impl futures::Stream<Item = ()> + Send + 'static,
-) {
-    let (store, writer) = reflector::store();
-    let selector = format!("{}=true", tenant_policy::CREDENTIALS_LABEL);
-    let events = watcher(
-        watched::<Secret>(client, namespace),
-        watcher::Config::default().labels(&selector).any_semantic(),
-    )
-    .modify(strip_unread)
-    .default_backoff()
-    .reflect(writer)
-    .map(|event| {
-        if let Err(error) = event {
-            tracing::warn!(%error, "credential Secret watch failed; Secrets are read with GETs meanwhile");
-        }
-    });
-    (store, events)
 }
 
 /// Marks `health` synced once every store is ready (never, if a controller goes away first).

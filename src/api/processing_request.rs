@@ -78,7 +78,10 @@ pub struct ProcessingRequestSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_unknown_submission: Option<bool>,
     /// Delete the request this many seconds after it finished (Succeeded or Failed), like a Job.
-    /// Kept forever when omitted.
+    /// Kept forever when omitted. A copy recreated afterwards with the same namespace, name and
+    /// spec (a GitOps tool restoring it) does not run again within the operator's
+    /// `--completed-run-retention` (default 7 days): it ends at once, `Ready` reason
+    /// `AlreadyCompleted`. Runs meant to repeat use a new name (`metadata.generateName`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 31536000))]
     pub ttl_seconds_after_finished: Option<i64>,

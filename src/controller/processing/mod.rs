@@ -38,7 +38,14 @@
 //! - `follow`: tenant tasks polled with a backoff, many per task-status list call, within the
 //!   tenant's poll [`budget`];
 //! - `summary`: pure: phase, conditions and the Events to publish, from the submissions;
-//! - `ttl`: deletion `ttlSecondsAfterFinished` after the request finished;
+//! - [`progress`]: pure: the kstatus conditions (`Ready`, `Reconciling`, `Stalled`,
+//!   `Suspended`), set on every status write;
+//! - `hold`: the pause switches (`Tenant.spec.suspend`, the `paused` annotation) hold every call;
+//! - [`completed`]: the record of finished runs (a ConfigMap per namespace), so a request
+//!   recreated with the same name and spec after its TTL deleted it ends as `AlreadyCompleted`
+//!   without a tenant call;
+//! - `ttl`: deletion `ttlSecondsAfterFinished` after the request finished (once its run is
+//!   recorded);
 //! - `state`: process-wide state (the attribute-sync [`gate`], task poll times, poll budgets).
 
 pub mod budget;

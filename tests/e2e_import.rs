@@ -3,9 +3,10 @@
 //! list; without user context the same wave falls back to one POST per profile; a kill -9 in
 //! the middle of a wave leaves exactly one tenant profile per object after a restart.
 //!
-//! Each test applies its objects while the operator is stopped (with the finalizer already
-//! set), then starts it: every object's first reconcile starts at once, so they form one wave
-//! however fast the API server is. Counts, never timings, are asserted.
+//! Each test applies its objects while the operator is stopped, then starts it: every object's
+//! first reconcile creates (`deletionPolicy: Orphan` needs no finalizer, so there is no
+//! finalizer pass first) and they start at once, so they form one wave however fast the API
+//! server is. Counts, never timings, are asserted.
 
 pub mod support;
 
@@ -34,12 +35,13 @@ fn tenant(env: &Env, batch: u32, user_context: bool) -> String {
     format!("{yaml}  creation:\n    method: Import\n    importBatchSize: {batch}\n")
 }
 
-/// `count` IdentityProfiles `wave-<i>` (tenant names `Wave Profile <i>`), finalizer already set.
+/// `count` IdentityProfiles `wave-<i>` (tenant names `Wave Profile <i>`), `Orphan` (no
+/// finalizer).
 fn wave(count: usize) -> String {
     (0..count)
         .map(|i| {
             format!(
-                "apiVersion: isc.identitynow.dev/v1alpha1\nkind: IdentityProfile\nmetadata:\n  name: wave-{i}\n  finalizers:\n  - isc.identitynow.dev/finalizer\nspec:\n  tenantRef:\n    name: demo\n  name: Wave Profile {i}\n  authoritativeSource:\n    id: {SOURCE_EMPLOYEES}\n"
+                "apiVersion: isc.identitynow.dev/v1alpha1\nkind: IdentityProfile\nmetadata:\n  name: wave-{i}\nspec:\n  tenantRef:\n    name: demo\n  name: Wave Profile {i}\n  authoritativeSource:\n    id: {SOURCE_EMPLOYEES}\n"
             )
         })
         .collect::<Vec<_>>()

@@ -1,6 +1,9 @@
 //! The resync sweep: drift correction at ⌈N/250⌉ list calls per tenant per interval, whatever
 //! the number of `IdentityProfile` objects, and without queueing a user's edit behind it.
 //!
+//! The sweep's pages are [`CallPriority::Background`] calls: when a reconcile's call (a user's
+//! edit) and a page wait for the tenant's rate limiter together, the edit goes first.
+//!
 //! A successful `IdentityProfile` reconcile no longer requeues itself: it waits for a change
 //! (`Action::await_change`). Instead one task per process walks the Tenants in the watch cache
 //! and, for each Tenant that is due (every `resyncIntervalSeconds`, jittered ±10%, and at once
@@ -25,6 +28,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedSender;
 use futures::stream::FuturesUnordered;
+use isc_client::CallPriority;
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 
@@ -152,7 +156,11 @@ pub async fn sweep_tenant(ctx: &Context, tenant: &Tenant) -> Result<SweepOutcome
         return Ok(SweepOutcome::default());
     }
     let (_, handle) = ctx.tenants.resolve(&ctx.client, &namespace, &name).await?;
-    let listed = handle.profiles.refresh(&handle.client).await?;
+    // Background: a user's edit (its reconcile's calls) takes the limiter's next slot before
+    // the sweep's next page; the listing still gets every fifth slot at least.
+    let listed = CallPriority::Background
+        .scope(handle.profiles.refresh(&handle.client))
+        .await?;
     let due = objects
         .iter()
         .filter_map(|obj| {

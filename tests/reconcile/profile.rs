@@ -4,6 +4,7 @@
 mod deletion;
 mod deletion_safety;
 mod errors;
+mod finalizer;
 mod lifecycle;
 mod ownership;
 mod pause;
@@ -23,8 +24,9 @@ use serde_json::{Value, json};
 
 use crate::env::{NAMESPACE, SOURCE_EMPLOYEES, TENANT, TestEnv};
 
-/// Reconciles the object as stored; when it has no finalizer yet, first runs the reconcile that
-/// only adds it (as the controller's first pass does), then the one that does the work.
+/// Reconciles the object as stored; when it wants the finalizer (`deletionPolicy: Delete`) and
+/// has none yet, first runs the reconcile that only adds it (as the controller's first pass
+/// does), then the one that does the work.
 async fn reconcile(env: &mut TestEnv, name: &str) -> Result<Action, ReconcileError> {
     reconcile_in(env, NAMESPACE, name).await
 }
@@ -36,7 +38,8 @@ async fn reconcile_in(
     name: &str,
 ) -> Result<Action, ReconcileError> {
     let obj = env.profile_in(namespace, name).expect("profile exists");
-    if obj.metadata.finalizers.as_ref().is_none_or(Vec::is_empty) {
+    if profile::wants_finalizer(&obj) && obj.metadata.finalizers.as_ref().is_none_or(Vec::is_empty)
+    {
         let added = profile::reconcile(Arc::new(obj), Arc::clone(&env.ctx)).await;
         assert_eq!(added.expect("finalizer added"), Action::await_change());
     }

@@ -26,10 +26,11 @@ async fn seed_unmanaged(env: &TestEnv, n: usize) {
     }
 }
 
-/// Reconciles `name` (a first pass adds the finalizer when it is missing, as the controller's
-/// does) and refreshes the watch cache.
+/// Reconciles `name` (a first pass adds the finalizer when it is wanted and missing, as the
+/// controller's does) and refreshes the watch cache.
 async fn reconcile(env: &mut TestEnv, name: &str) {
-    if env.profile(name).metadata.finalizers.is_none() {
+    let stored = env.profile(name);
+    if profile::wants_finalizer(&stored) && stored.metadata.finalizers.is_none() {
         let obj = env.profile(name);
         profile::reconcile(Arc::new(obj), Arc::clone(&env.ctx))
             .await

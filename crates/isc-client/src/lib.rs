@@ -30,7 +30,9 @@ pub mod error;
 pub use api::{
     IdentityDefaultFilter, LenientList, ListParams, MAX_LIST_PAGES, MalformedObject, Page,
 };
-pub use client::{ApiRequest, RateLimit, RetryPolicy, TenantClient, TenantClientConfig};
+pub use client::{
+    ApiRequest, CallPriority, RateLimit, RetryPolicy, TenantClient, TenantClientConfig,
+};
 pub use error::{ErrorClass, IscError, SubmissionOutcome, clip};
 pub use isc_wire::filter::{self, Filter};
 pub use isc_wire::models;

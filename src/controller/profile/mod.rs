@@ -13,7 +13,8 @@
 //! drift in the tenant is found by the Tenant's resync sweep ([`crate::controller::resync`]),
 //! which enqueues only the objects that need a reconcile. Errors keep their own retries.
 //!
-//! Deletion runs behind a finalizer ([`cleanup`]). Every status write goes through
+//! Deletion runs behind a finalizer ([`cleanup`]), which only `deletionPolicy: Delete` objects
+//! carry ([`wants_finalizer`]). Every status write goes through
 //! [`crate::controller::status::patch_status`] against the status the server holds after the
 //! previous write, so one reconcile's last write also clears the markers of its earlier ones.
 
@@ -28,11 +29,12 @@ pub mod wave;
 
 use std::sync::Arc;
 
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as FinalizerEvent};
 use kube::{Api, ResourceExt};
 
-use crate::api::identity_profile::{ManagementPolicy, PlannedChange};
+use crate::api::identity_profile::{DeletionPolicy, ManagementPolicy, PlannedChange};
 use crate::api::{IdentityProfile, IdentityProfileStatus};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
@@ -41,7 +43,9 @@ use apply::Outcome;
 use diff::ProfilePlan;
 use status::ProfileEvent;
 
-/// Finalizer that lets `deletionPolicy: Delete` finish before the object goes away.
+/// Finalizer that lets `deletionPolicy: Delete` finish before the object goes away. Only objects
+/// with `deletionPolicy: Delete` carry it: under `Orphan` (the default) nothing happens on the
+/// tenant at deletion, so the object needs no finalizer (and no write to add one).
 pub const FINALIZER: &str = "isc.identitynow.dev/finalizer";
 
 /// The plan as `status.plannedChange` shows it (what the resync sweep compares).
@@ -49,13 +53,40 @@ pub fn shown_plan(plan: &ProfilePlan) -> PlannedChange {
     status::planned_change(plan)
 }
 
+/// Whether the object must carry [`FINALIZER`]: only a `Delete` policy has tenant work to do
+/// when the object is deleted.
+pub fn wants_finalizer(obj: &IdentityProfile) -> bool {
+    obj.spec.deletion_policy == DeletionPolicy::Delete
+}
+
+fn has_finalizer(obj: &IdentityProfile) -> bool {
+    obj.finalizers().iter().any(|f| f == FINALIZER)
+}
+
 /// Controller entry point for one object.
+///
+/// An object that is not being deleted and does not want the finalizer (`Orphan`) is reconciled
+/// without one; a finalizer left from a `Delete` policy is removed first (its own write, whose
+/// watch event brings the next reconcile). Otherwise kube's finalizer helper adds the finalizer
+/// before any tenant write and runs the cleanup at deletion.
 pub async fn reconcile(
     object: Arc<IdentityProfile>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
     let namespace = object.namespace().unwrap_or_default();
     let api: Api<IdentityProfile> = Api::namespaced(ctx.client.clone(), &namespace);
+    let deleting = object.metadata.deletion_timestamp.is_some();
+    if !deleting && !wants_finalizer(&object) {
+        let delete_task_running = object
+            .status
+            .as_ref()
+            .is_some_and(|s| s.delete_task_id.is_some());
+        if has_finalizer(&object) && !delete_task_running {
+            remove_finalizer(&api, &object).await?;
+            return Ok(Action::await_change());
+        }
+        return reconcile_spec(&object, &ctx, &api).await;
+    }
     let result = finalizer::finalizer(&api, FINALIZER, object, |event| async {
         match event {
             FinalizerEvent::Apply(obj) => reconcile_spec(&obj, &ctx, &api).await,
@@ -71,6 +102,35 @@ pub async fn reconcile(
         }
         Err(e) => Err(ReconcileError::InvalidSpec(e.to_string())),
     }
+}
+
+/// Removes [`FINALIZER`] from an object that no longer wants it, only if it is still where this
+/// reconcile saw it (a JSON patch `test`, as kube's finalizer helper does).
+async fn remove_finalizer(
+    api: &Api<IdentityProfile>,
+    obj: &IdentityProfile,
+) -> Result<(), ReconcileError> {
+    let Some(index) = obj.finalizers().iter().position(|f| f == FINALIZER) else {
+        return Ok(());
+    };
+    let path = format!("/metadata/finalizers/{index}");
+    // The only finalizer: the list goes (as the API server stores an empty one).
+    let removed = match obj.finalizers().len() {
+        1 => "/metadata/finalizers",
+        _ => path.as_str(),
+    };
+    let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
+        {"op": "test", "path": path, "value": FINALIZER},
+        {"op": "remove", "path": removed},
+    ]))
+    .map_err(|e| ReconcileError::InvalidSpec(format!("finalizer patch: {e}")))?;
+    api.patch::<IdentityProfile>(
+        &obj.name_any(),
+        &PatchParams::default(),
+        &Patch::Json(patch),
+    )
+    .await?;
+    Ok(())
 }
 
 /// The object's status as the API server holds it, replaced by the server's answer after each

@@ -67,16 +67,22 @@ fn put_wave(env: &mut TestEnv, count: usize) -> Vec<String> {
         .collect()
 }
 
-/// Gives each object its finalizer (its first reconcile), so the next one creates.
+/// Gives each object that wants the finalizer (`deletionPolicy: Delete`) its finalizer (its
+/// first reconcile), so the next one creates; `Orphan` objects (the default) have none.
 async fn add_finalizers(env: &mut TestEnv, names: &[String]) {
     for name in names {
         let obj = env.profile(name);
+        if !profile::wants_finalizer(&obj) {
+            assert!(obj.metadata.finalizers.is_none(), "{name}");
+            continue;
+        }
         let added = profile::reconcile(Arc::new(obj), Arc::clone(&env.ctx)).await;
         assert_eq!(added.expect("finalizer added"), Action::await_change());
     }
 }
 
-/// Reconciles all objects at once (as the controller does), after each got its finalizer.
+/// Reconciles all objects at once (as the controller does), after each got its finalizer (if
+/// it wants one).
 async fn reconcile_together(
     env: &mut TestEnv,
     names: &[String],
@@ -354,8 +360,7 @@ async fn an_interrupted_create_is_adopted_from_the_waves_list_never_sent_twice()
     // A previous leader wrote the marker, imported the profile and died before recording it;
     // the shared list predates the import.
     put_tenant_profile(&env, "Interrupted", "").await;
-    let mut obj = profile_manifest("interrupted", "Interrupted", "");
-    obj.metadata.finalizers = Some(vec![profile::FINALIZER.to_string()]);
+    let obj = profile_manifest("interrupted", "Interrupted", "");
     env.put_profile(&obj);
     let mut marked = env.profile("interrupted");
     marked.status = Some(isc_operator::api::IdentityProfileStatus {
@@ -400,4 +405,48 @@ async fn duplicate_names_in_the_tenant_stop_the_object_never_a_silent_pick() {
     let message = error.message();
     assert!(message.contains(&a) && message.contains(&b), "{message}");
     assert!(env.tenant_writes().await.is_empty());
+}
+
+/// Reconciles every object with at most `bound` reconciles in flight, each starting as soon as
+/// another ends (as the controller does with its reconcile bound).
+async fn reconcile_bounded(
+    env: &mut TestEnv,
+    names: &[String],
+    bound: usize,
+) -> Vec<Result<Action, ReconcileError>> {
+    add_finalizers(env, names).await;
+    let objects: Vec<_> = names.iter().map(|n| Arc::new(env.profile(n))).collect();
+    let ctx = Arc::clone(&env.ctx);
+    futures::stream::iter(objects)
+        .map(|obj| profile::reconcile(obj, Arc::clone(&ctx)))
+        .buffered(bound)
+        .collect()
+        .await
+}
+
+#[tokio::test]
+async fn one_by_one_creates_under_the_reconcile_bound_share_few_waves() {
+    // The client paces 200 calls a second: POSTs take time, reconciles freed one by one join
+    // while a wave sends; they wait for it and go together (one list per ~bound creates).
+    let mut env = TestEnv::with_config(|config| config.rate_limit = None).await;
+    configure_tenant(&mut env, |spec| {
+        spec.rate_limit = Some(RateLimitSpec {
+            requests: 200,
+            window_seconds: 1,
+        });
+        spec.creation.method = CreationMethod::Individual;
+    });
+    warm_up(&mut env).await;
+    let names = put_wave(&mut env, 300);
+    let bound = 128;
+    let results = reconcile_bounded(&mut env, &names, bound).await;
+    let calls = env.tenant_calls().await;
+    assert_eq!(count(&calls, CREATE), 300, "one POST each, once");
+    let lists = count(&calls, LIST);
+    assert!(
+        lists <= 300usize.div_ceil(bound) + 2,
+        "{lists} lists for 300 creates under a bound of {bound}"
+    );
+    assert_eq!(calls.len(), 300 + lists, "nothing else: {calls:?}");
+    assert_all_ready(&mut env, &names, &results).await;
 }

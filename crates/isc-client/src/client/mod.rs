@@ -9,7 +9,7 @@
 //! - the token is cached, refreshed shortly before expiry and once after a 401; concurrent
 //!   callers wait for one refresh (single flight);
 //! - every call first takes a permit from the client-side limiter (default 95 per 10 s, under
-//!   the tenant's 100);
+//!   the tenant's 100); a user's calls go before background ones ([`CallPriority`]);
 //! - a 429 is retried after `Retry-After` (the gateway did not process the request, so this is
 //!   safe for every method);
 //! - 5xx, timeouts and connection errors are retried with bounded, jittered exponential backoff
@@ -39,7 +39,6 @@ mod retry;
 
 use std::sync::Arc;
 
-use governor::DefaultDirectRateLimiter;
 use tokio::sync::Mutex;
 use url::Url;
 
@@ -48,7 +47,9 @@ pub use body::MAX_ERROR_BODY_BYTES;
 pub use config::{MAX_BODY_BYTES, TenantClientConfig};
 pub use http::install_crypto_provider;
 pub use observe::{CallObserver, CallRecord, CallStats, CallStatsSnapshot, route_of};
-pub use rate_limit::{RateLimit, TENANT_LIMIT_PER_WINDOW, TENANT_LIMIT_WINDOW};
+pub use rate_limit::{
+    CallPriority, FOREGROUND_RUN, RateLimit, TENANT_LIMIT_PER_WINDOW, TENANT_LIMIT_WINDOW,
+};
 pub use request::{ApiRequest, ApiResponse, RequestBody};
 pub use retry::{
     LastTry, RetryCount, RetryDecision, RetryPolicy, TransportFailure, backoff_delay, decide_retry,
@@ -61,7 +62,7 @@ use crate::error::IscError;
 struct Inner {
     http: reqwest::Client,
     config: TenantClientConfig,
-    limiter: Arc<DefaultDirectRateLimiter>,
+    limiter: Arc<rate_limit::PacedLimiter>,
     token: Mutex<Option<auth::CachedToken>>,
     stats: CallStats,
 }

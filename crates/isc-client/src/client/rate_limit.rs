@@ -6,13 +6,24 @@
 //! limiter, however many `Tenant` objects name that credential. A new limiter starts without
 //! burst credit, so a restarted process spreads its first calls over the window instead of
 //! sending a burst into a window the previous process may have filled.
+//!
+//! Calls that wait for the limiter form two lanes ([`CallPriority`]): a call made for a user's
+//! change (the default) goes before background work (the resync sweep's pages) when both wait,
+//! so an edit's PATCH does not queue behind a listing of thousands of profiles. Priority only
+//! reorders who takes the next slot: the pace and the number of calls are the same. Background
+//! is never starved: while both lanes wait, every [`FOREGROUND_RUN`]+1-th slot is background's.
 
-use std::collections::HashMap;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::Quota;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 use url::Url;
 
 use crate::error::IscError;
@@ -59,7 +70,7 @@ pub(crate) fn quota_for(limit: RateLimit) -> Result<Quota, IscError> {
 }
 
 /// Limiters in use, by (normalized base URL, client id); entries die with their last client.
-type Registry = HashMap<(String, String), Weak<DefaultDirectRateLimiter>>;
+type Registry = HashMap<(String, String), Weak<PacedLimiter>>;
 
 static LIMITERS: LazyLock<Mutex<Registry>> = LazyLock::new(Mutex::default);
 
@@ -69,7 +80,7 @@ pub(crate) fn shared_limiter(
     base_url: &Url,
     client_id: &str,
     limit: RateLimit,
-) -> Result<Arc<DefaultDirectRateLimiter>, IscError> {
+) -> Result<Arc<PacedLimiter>, IscError> {
     let quota = quota_for(limit)?;
     let key = (limiter_key(base_url), client_id.to_string());
     let mut limiters = LIMITERS.lock().unwrap_or_else(PoisonError::into_inner);
@@ -77,7 +88,7 @@ pub(crate) fn shared_limiter(
         return Ok(limiter);
     }
     limiters.retain(|_, limiter| limiter.strong_count() > 0);
-    let limiter = Arc::new(without_burst_credit(quota));
+    let limiter = Arc::new(PacedLimiter::new(quota.replenish_interval()));
     limiters.insert(key, Arc::downgrade(&limiter));
     Ok(limiter)
 }
@@ -91,92 +102,187 @@ fn limiter_key(base_url: &Url) -> String {
     format!("{}://{host}{port}{path}", base_url.scheme())
 }
 
-/// A limiter whose burst is already used up: the first calls come one `period` apart.
-fn without_burst_credit(quota: Quota) -> DefaultDirectRateLimiter {
-    let limiter = RateLimiter::direct(quota);
-    // Taking exactly the burst size always fits; the result only says so.
-    let _ = limiter.check_n(quota.burst_size());
-    limiter
+/// Who a tenant call is for, when calls wait for the limiter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum CallPriority {
+    /// A user's change, or a reconcile working on one: goes first.
+    #[default]
+    Foreground,
+    /// Periodic work nobody waits for (the resync sweep): goes when no foreground call waits,
+    /// and at least once every [`FOREGROUND_RUN`] + 1 slots.
+    Background,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+tokio::task_local! {
+    static PRIORITY: CallPriority;
+}
 
-    fn url(text: &str) -> Url {
-        Url::parse(text).unwrap()
+impl CallPriority {
+    /// Runs `future` with every tenant call it makes at this priority (calls outside any scope
+    /// are [`CallPriority::Foreground`]).
+    pub async fn scope<F: Future>(self, future: F) -> F::Output {
+        PRIORITY.scope(self, future).await
     }
 
-    #[test]
-    fn clients_of_one_credential_share_a_limiter() {
-        let limit = RateLimit::default();
-        let a = shared_limiter(&url("https://share.example/"), "c1", limit).unwrap();
-        let b = shared_limiter(&url("HTTPS://Share.Example:443"), "c1", limit).unwrap();
-        assert!(Arc::ptr_eq(&a, &b));
-        let other_client = shared_limiter(&url("https://share.example/"), "c2", limit).unwrap();
-        assert!(!Arc::ptr_eq(&a, &other_client));
-        let other_tenant = shared_limiter(&url("https://other.example/"), "c1", limit).unwrap();
-        assert!(!Arc::ptr_eq(&a, &other_tenant));
+    /// The priority of the calls the current task makes.
+    pub fn current() -> Self {
+        PRIORITY.try_with(|p| *p).unwrap_or_default()
     }
 
-    #[test]
-    fn a_limiter_dies_with_its_last_client() {
-        let limit = RateLimit::default();
-        let first = shared_limiter(&url("https://drop.example/"), "c", limit).unwrap();
-        let weak = Arc::downgrade(&first);
-        drop(first);
-        assert!(weak.upgrade().is_none());
-        let second = shared_limiter(&url("https://drop.example/"), "c", limit).unwrap();
-        assert!(!std::ptr::eq(weak.as_ptr(), Arc::as_ptr(&second)) || weak.upgrade().is_none());
+    fn lane(self) -> usize {
+        match self {
+            CallPriority::Foreground => 0,
+            CallPriority::Background => 1,
+        }
     }
+}
 
-    #[test]
-    fn a_new_limiter_has_no_burst_credit() {
-        let limit = RateLimit {
-            requests: 100,
-            per: Duration::from_secs(3600),
-        };
-        let limiter = shared_limiter(&url("https://fresh.example/"), "c", limit).unwrap();
-        assert!(
-            limiter.check().is_err(),
-            "the first call waits one period instead of spending a burst"
-        );
-    }
+/// Foreground calls granted in a row while background calls wait, before one background call
+/// goes (so a background call at the head of its lane waits at most this many + 1 slots).
+pub const FOREGROUND_RUN: u32 = 4;
 
-    #[test]
-    fn quota_never_exceeds_the_limit_in_any_window() {
-        for (requests, per) in [(95, 10_000u64), (100, 1000), (10, 10_000), (2, 1000)] {
-            let limit = RateLimit {
-                requests,
-                per: Duration::from_millis(per),
-            };
-            let quota = quota_for(limit).unwrap();
-            let worst = quota.burst_size().get() as u128
-                + limit.per.as_nanos() / quota.replenish_interval().as_nanos();
-            assert!(
-                worst <= requests as u128,
-                "{requests}/{per}ms allows {worst}"
-            );
+/// A GCRA limiter with a burst of one (one slot every `period`) whose waiting calls are served
+/// by [`CallPriority`], then in arrival order.
+#[derive(Debug)]
+pub struct PacedLimiter {
+    period: Duration,
+    state: Mutex<LaneState>,
+    /// Wakes waiting calls when the head of the lanes may have changed.
+    changed: Notify,
+}
+
+/// Who waits, and when the next slot is free.
+#[derive(Debug)]
+struct LaneState {
+    /// The earliest time the next call may go.
+    next_slot: Instant,
+    next_ticket: u64,
+    /// Waiting tickets per lane (foreground, background), oldest first.
+    lanes: [VecDeque<u64>; 2],
+    /// Foreground calls granted since the last background call, while background waited.
+    foreground_run: u32,
+}
+
+impl LaneState {
+    /// The lane whose oldest ticket takes the next slot.
+    fn head_lane(&self) -> Option<usize> {
+        match (self.lanes[0].is_empty(), self.lanes[1].is_empty()) {
+            (false, false) if self.foreground_run >= FOREGROUND_RUN => Some(1),
+            (false, _) => Some(0),
+            (true, false) => Some(1),
+            (true, true) => None,
         }
     }
 
-    #[test]
-    fn the_sustained_pace_is_one_under_the_limit() {
-        let quota = quota_for(RateLimit::default()).unwrap();
-        assert_eq!(quota.burst_size().get(), 1);
-        assert_eq!(
-            quota.replenish_interval(),
-            TENANT_LIMIT_WINDOW / 94,
-            "95 per 10 s: 94 paced calls plus the burst of one"
-        );
+    fn is_head(&self, lane: usize, ticket: u64) -> bool {
+        self.head_lane() == Some(lane) && self.lanes[lane].front() == Some(&ticket)
     }
 
-    #[test]
-    fn a_zero_window_is_a_configuration_error() {
-        let limit = RateLimit {
-            requests: 10,
-            per: Duration::ZERO,
+    /// Gives the slot at `now` to the head of `lane`.
+    fn grant(&mut self, lane: usize, now: Instant, period: Duration) {
+        self.lanes[lane].pop_front();
+        self.next_slot = self.next_slot.max(now) + period;
+        self.foreground_run = match lane {
+            0 if !self.lanes[1].is_empty() => self.foreground_run + 1,
+            _ => 0,
         };
-        assert!(matches!(quota_for(limit), Err(IscError::Config(_))));
+    }
+
+    fn forget(&mut self, lane: usize, ticket: u64) -> bool {
+        let before = self.lanes[lane].len();
+        self.lanes[lane].retain(|t| *t != ticket);
+        self.lanes[lane].len() != before
+    }
+}
+
+impl PacedLimiter {
+    /// A limiter with one slot per `period`, whose burst is already used up: the first call
+    /// comes one `period` after it was made.
+    pub fn new(period: Duration) -> Self {
+        PacedLimiter {
+            period,
+            state: Mutex::new(LaneState {
+                next_slot: Instant::now() + period,
+                next_ticket: 0,
+                lanes: [VecDeque::new(), VecDeque::new()],
+                foreground_run: 0,
+            }),
+            changed: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LaneState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for a slot at the current task's [`CallPriority`].
+    pub async fn until_ready(&self) {
+        self.until_ready_as(CallPriority::current()).await;
+    }
+
+    /// Waits for a slot at `priority`. Cancel-safe: a dropped wait leaves its place.
+    pub async fn until_ready_as(&self, priority: CallPriority) {
+        let lane = priority.lane();
+        let mut waiting = {
+            let mut state = self.lock();
+            let ticket = state.next_ticket;
+            state.next_ticket += 1;
+            state.lanes[lane].push_back(ticket);
+            Waiting {
+                limiter: self,
+                lane,
+                ticket,
+            }
+        };
+        loop {
+            let changed = self.changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            changed.as_mut().enable();
+            let slot = {
+                let mut state = self.lock();
+                if !state.is_head(lane, waiting.ticket) {
+                    None
+                } else {
+                    let now = Instant::now();
+                    if now >= state.next_slot {
+                        state.grant(lane, now, self.period);
+                        drop(state);
+                        waiting.granted();
+                        self.changed.notify_waiters();
+                        return;
+                    }
+                    Some(state.next_slot)
+                }
+            };
+            match slot {
+                Some(at) => tokio::select! {
+                    () = tokio::time::sleep_until(at) => {}
+                    () = changed => {}
+                },
+                None => changed.await,
+            }
+        }
+    }
+}
+
+/// A place in a lane; leaving it (the wait was dropped) lets the next call be the head.
+struct Waiting<'a> {
+    limiter: &'a PacedLimiter,
+    lane: usize,
+    ticket: u64,
+}
+
+impl Waiting<'_> {
+    /// The ticket was served: nothing to leave.
+    fn granted(&mut self) {
+        self.ticket = u64::MAX;
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.ticket != u64::MAX && self.limiter.lock().forget(self.lane, self.ticket) {
+            self.limiter.changed.notify_waiters();
+        }
     }
 }

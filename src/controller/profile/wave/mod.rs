@@ -9,7 +9,12 @@
 //!   [`ReconcileError::WaveFailed`] and retry, their markers in place, and the next attempt's
 //!   fresh list decides (no duplicate).
 //! - Gathering ends [`QUIET`] after the last join, [`MAX_GATHER`] after the first, or at once
-//!   when [`CAP_BATCHES`] batches of members have joined.
+//!   when [`CAP_BATCHES`] batches of members have joined, but never while the tenant's previous
+//!   wave is still sending: the tenant's rate limit is the bottleneck then, so waiting costs no
+//!   time, and the wave takes every member that became ready meanwhile (one list for them all
+//!   instead of a list per handful). One wave of a tenant sends at a time. A wave of one POST
+//!   per profile gathers only briefly ([`QUIET_ONE_BY_ONE`], [`MAX_GATHER_ONE_BY_ONE`]): its
+//!   first POSTs keep the limiter busy while the next wave gathers.
 //! - One fresh list per wave ([`send::fresh_list`] picks the cheaper of the full list and a list
 //!   filtered by the members' names), then the members whose name exists are answered
 //!   [`WaveOutcome::Exists`] (adopt), the others are imported in batches of `importBatchSize`, or
@@ -39,6 +44,11 @@ use isc_client::models::IdentityProfile as TenantProfile;
 pub const QUIET: Duration = Duration::from_millis(300);
 /// Gathering never lasts longer than this after the first member joined.
 pub const MAX_GATHER: Duration = Duration::from_secs(2);
+/// [`QUIET`] for a wave of one POST per profile: the limiter paces its POSTs whatever its size,
+/// so it gathers only the members joining together (the next wave gathers while it sends).
+pub const QUIET_ONE_BY_ONE: Duration = Duration::from_millis(100);
+/// [`MAX_GATHER`] for a wave of one POST per profile.
+pub const MAX_GATHER_ONE_BY_ONE: Duration = Duration::from_millis(500);
 /// A wave stops gathering once it holds this many import batches of members.
 pub const CAP_BATCHES: usize = 10;
 
@@ -103,8 +113,10 @@ pub struct CreateWaves {
     import_forbidden: AtomicBool,
     next_id: AtomicU64,
     gathering: Mutex<Option<Gathering>>,
-    /// Wakes the driver when the wave reached its cap.
-    full: Notify,
+    /// A wave is between its `take` and its last answer (listing and creating).
+    sending: AtomicBool,
+    /// Wakes the driver when the wave reached its cap or the previous wave finished sending.
+    wake: Notify,
 }
 
 impl std::fmt::Debug for Gathering {
@@ -124,7 +136,8 @@ impl CreateWaves {
             import_forbidden: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             gathering: Mutex::new(None),
-            full: Notify::new(),
+            sending: AtomicBool::new(false),
+            wake: Notify::new(),
         }
     }
 
@@ -149,6 +162,7 @@ impl CreateWaves {
                 id: Some(id),
             };
             self.gather(id).await;
+            let _sending = Sending::start(self);
             open.id = None;
             let members = self.take(id);
             send::run(self, handle, members).await;
@@ -172,7 +186,7 @@ impl CreateWaves {
             open.members.push(member);
             open.last_join = now;
             if open.members.len() >= self.settings.cap() {
-                self.full.notify_one();
+                self.wake.notify_one();
             }
             return None;
         }
@@ -186,26 +200,37 @@ impl CreateWaves {
         Some(id)
     }
 
-    /// Waits until wave `id` is done gathering.
+    /// Waits until wave `id` is done gathering: the previous wave has finished sending, and the
+    /// wave is full or its gathering time is over.
     async fn gather(&self, id: u64) {
         loop {
-            let notified = self.full.notified();
+            let notified = self.wake.notified();
             let deadline = {
                 let gathering = self.gathering.lock().expect("wave lock");
                 let Some(open) = gathering.as_ref().filter(|g| g.id == id) else {
                     return;
                 };
-                if open.members.len() >= self.settings.cap() {
+                let previous_sending = self.sending.load(Ordering::Acquire);
+                if !previous_sending && open.members.len() >= self.settings.cap() {
                     return;
                 }
-                (open.last_join + QUIET).min(open.started + MAX_GATHER)
+                let (quiet, longest) = match self.imports() {
+                    true => (QUIET, MAX_GATHER),
+                    false => (QUIET_ONE_BY_ONE, MAX_GATHER_ONE_BY_ONE),
+                };
+                let deadline = (open.last_join + quiet).min(open.started + longest);
+                if !previous_sending && Instant::now() >= deadline {
+                    return;
+                }
+                // While the previous wave sends, only its end (a wake) ends the wait.
+                (!previous_sending).then_some(deadline)
             };
-            if Instant::now() >= deadline {
-                return;
-            }
-            tokio::select! {
-                () = tokio::time::sleep_until(deadline) => {}
-                () = notified => {}
+            match deadline {
+                Some(deadline) => tokio::select! {
+                    () = tokio::time::sleep_until(deadline) => {}
+                    () = notified => {}
+                },
+                None => notified.await,
             }
         }
     }
@@ -227,6 +252,24 @@ impl CreateWaves {
                  profiles are created one POST at a time"
             );
         }
+    }
+}
+
+/// Marks a wave as sending from its `take` until its driver ends (answered every member, or was
+/// dropped), then wakes the next wave's driver.
+struct Sending<'a>(&'a CreateWaves);
+
+impl<'a> Sending<'a> {
+    fn start(waves: &'a CreateWaves) -> Self {
+        waves.sending.store(true, Ordering::Release);
+        Sending(waves)
+    }
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        self.0.sending.store(false, Ordering::Release);
+        self.0.wake.notify_one();
     }
 }
 

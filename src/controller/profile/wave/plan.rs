@@ -152,16 +152,40 @@ pub(super) fn created_profile(mut body: TenantProfile, id: String) -> TenantProf
     body
 }
 
-/// Names per filtered list call (`name in (...)`), so the query stays well under URL limits.
-pub(super) const NAMES_PER_FILTERED_LIST: usize = 50;
+/// Most names per filtered list call (`name in (...)`): a page of answers.
+const MAX_NAMES_PER_FILTERED_LIST: usize = 250;
+/// Most bytes of names per filtered list call, so the query stays well under URL limits (as
+/// long as 50 names of 128 characters; about 150 names of typical length).
+const MAX_NAME_BYTES_PER_FILTERED_LIST: usize = 4000;
+
+/// The wave's names split into the filtered list calls that look them up: in order, each call
+/// with at most [`MAX_NAMES_PER_FILTERED_LIST`] names and [`MAX_NAME_BYTES_PER_FILTERED_LIST`]
+/// bytes of names (a longer name goes alone).
+pub(super) fn name_chunks<'a, 'n>(names: &'a [&'n str]) -> Vec<&'a [&'n str]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, name) in names.iter().enumerate() {
+        let full = i - start >= MAX_NAMES_PER_FILTERED_LIST
+            || bytes + name.len() > MAX_NAME_BYTES_PER_FILTERED_LIST;
+        if full && i > start {
+            chunks.push(&names[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += name.len();
+    }
+    if start < names.len() {
+        chunks.push(&names[start..]);
+    }
+    chunks
+}
 
 /// Profiles per page of a list.
 const PAGE: usize = 250;
 
-/// True when lists filtered by the wave's names cost fewer calls than one list of the whole
-/// tenant (`tenant_size` profiles as last seen).
-pub(super) fn list_by_names(tenant_size: usize, wave_size: usize) -> bool {
+/// True when lists filtered by the wave's names (`filtered_calls` of them, see
+/// [`name_chunks`]) cost fewer calls than one list of the whole tenant (`tenant_size` profiles
+/// as last seen).
+pub(super) fn list_by_names(tenant_size: usize, filtered_calls: usize) -> bool {
     let whole = tenant_size.div_ceil(PAGE).max(1);
-    let by_names = wave_size.div_ceil(NAMES_PER_FILTERED_LIST).max(1);
-    by_names < whole
+    filtered_calls.max(1) < whole
 }

@@ -99,12 +99,13 @@ pub(super) async fn fresh_list(
 ) -> Result<Arc<TenantProfiles>, ReconcileError> {
     // Usually answered from the cache the members just read (no call).
     let known = handle.profiles.get(&handle.client).await?.len();
-    if !plan::list_by_names(known, names.len()) {
+    let chunks = plan::name_chunks(names);
+    if !plan::list_by_names(known, chunks.len()) {
         return handle.profiles.refresh(&handle.client).await;
     }
     let mut items = Vec::new();
     let mut malformed = Vec::new();
-    for chunk in names.chunks(plan::NAMES_PER_FILTERED_LIST) {
+    for chunk in chunks {
         let params = ListParams {
             filter: Some(Filter::is_in("name", chunk.iter().copied())),
             ..Default::default()
@@ -188,7 +189,7 @@ async fn import_batch(
 /// POSTs a wave keeps in flight at once: enough that the rate limiter, not each call's
 /// latency, sets the pace (a call slower than the limiter's spacing does not hold the next
 /// one back); few enough that a wave cancelled mid-way leaves few answers unknown.
-pub(super) const POSTS_IN_FLIGHT: usize = 4;
+pub(super) const POSTS_IN_FLIGHT: usize = 8;
 
 /// One `POST /v2024/identity-profiles` per member, up to [`POSTS_IN_FLIGHT`] at once; each
 /// member is answered as soon as its own POST returns. A refused POST is that member's refusal.

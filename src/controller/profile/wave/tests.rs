@@ -3,7 +3,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::plan::{
-    Imported, Sorted, batches, created_profile, list_by_names, map_import_result, sort_members,
+    Imported, Sorted, batches, created_profile, list_by_names, map_import_result, name_chunks,
+    sort_members,
 };
 use super::*;
 use crate::controller::profile_cache::{MalformedProfile, TenantProfiles};
@@ -166,10 +167,40 @@ fn a_created_profile_is_the_body_sent_with_the_tenants_id() {
 
 #[test]
 fn the_fresh_list_is_filtered_by_name_only_when_that_is_cheaper() {
-    assert!(!list_by_names(0, 120), "an empty tenant: one list call");
-    assert!(!list_by_names(400, 120), "2 pages vs 3 filtered calls");
-    assert!(list_by_names(10_000, 1), "40 pages vs 1 filtered call");
-    assert!(list_by_names(10_000, 500), "40 pages vs 10 filtered calls");
+    assert!(!list_by_names(0, 1), "an empty tenant: one list call");
+    assert!(!list_by_names(400, 3), "2 pages vs 3 filtered calls");
+    assert!(!list_by_names(400, 2), "2 pages vs 2 filtered calls");
+    assert!(list_by_names(1000, 1), "4 pages vs 1 filtered call");
+    assert!(list_by_names(10_000, 10), "40 pages vs 10 filtered calls");
+}
+
+#[test]
+fn names_are_looked_up_in_calls_bounded_by_count_and_bytes() {
+    let short: Vec<String> = (0..300).map(|i| format!("Profile {i:05}")).collect();
+    let short: Vec<&str> = short.iter().map(String::as_str).collect();
+    let chunks = name_chunks(&short);
+    assert_eq!(
+        chunks.iter().map(|c| c.len()).collect::<Vec<_>>(),
+        vec![250, 50],
+        "13-byte names: a page of names per call"
+    );
+    let long = "x".repeat(128);
+    let long: Vec<&str> = vec![long.as_str(); 100];
+    let chunks = name_chunks(&long);
+    assert!(chunks.iter().all(|c| c.len() * 128 <= 4000), "bytes bound");
+    assert_eq!(
+        chunks.iter().map(|c| c.len()).sum::<usize>(),
+        100,
+        "in order, all"
+    );
+    assert_eq!(chunks.len(), 100usize.div_ceil(4000 / 128));
+    let huge = "y".repeat(5000);
+    assert_eq!(
+        name_chunks(&[huge.as_str(), "a"]).len(),
+        2,
+        "a longer name goes alone"
+    );
+    assert!(name_chunks(&[]).is_empty());
 }
 
 #[test]
@@ -229,6 +260,14 @@ async fn gathering_ends_after_a_quiet_window_or_at_the_cap() {
 
 /// How long a new wave of `waves` gathers while a member joins every half quiet window.
 async fn gathering_under_steady_joins(waves: &std::sync::Arc<CreateWaves>) -> Duration {
+    gathering_under_steady_joins_every(waves, QUIET / 2).await
+}
+
+/// How long a new wave of `waves` gathers while a member joins every `every`.
+async fn gathering_under_steady_joins_every(
+    waves: &std::sync::Arc<CreateWaves>,
+    every: Duration,
+) -> Duration {
     let (answer, _) = oneshot::channel();
     let id = waves
         .join(Member {
@@ -239,7 +278,7 @@ async fn gathering_under_steady_joins(waves: &std::sync::Arc<CreateWaves>) -> Du
     let joiner = std::sync::Arc::clone(waves);
     let keep_joining = tokio::spawn(async move {
         for i in 0..100 {
-            tokio::time::sleep(QUIET / 2).await;
+            tokio::time::sleep(every).await;
             let (answer, _) = oneshot::channel();
             joiner.join(Member {
                 body: profile("y", &format!("y{i}")),
@@ -287,5 +326,88 @@ async fn a_driver_dropped_while_gathering_closes_its_wave() {
     assert!(
         waves.gathering.lock().unwrap().is_none(),
         "the next joiner opens a new wave"
+    );
+}
+
+/// A member whose answer nobody reads.
+fn idle_member(name: &str) -> Member {
+    let (answer, _) = oneshot::channel();
+    Member {
+        body: profile("x", name),
+        answer,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_wave_gathers_until_the_previous_one_finished_sending() {
+    let waves = std::sync::Arc::new(CreateWaves::new(WaveSettings {
+        use_import: false,
+        import_batch_size: 1,
+    }));
+    // Wave 1 is sending (between its take and its last answer) for 30 s.
+    let sending = Sending::start(&waves);
+    let id = waves.join(idle_member("a")).expect("wave 2's driver");
+    let joiner = std::sync::Arc::clone(&waves);
+    let late_joins = tokio::spawn(async move {
+        // Members keep joining, more than the cap, long after the quiet window and the
+        // maximum gathering time.
+        for i in 0..3 * CAP_BATCHES {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            joiner.join(idle_member(&format!("m{i}")));
+        }
+    });
+    let release = async {
+        tokio::time::sleep(Duration::from_secs(30) + Duration::from_millis(500)).await;
+        drop(sending);
+    };
+    let started = Instant::now();
+    tokio::join!(waves.gather(id), release);
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(30) + Duration::from_millis(500),
+        "no list while the previous wave sends; at once when it ends"
+    );
+    late_joins.await.expect("joins");
+    assert_eq!(
+        waves.take(id).len(),
+        1 + 3 * CAP_BATCHES,
+        "every member that became ready meanwhile is in the wave"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sending_wave_whose_driver_is_dropped_releases_the_next_one() {
+    let waves = CreateWaves::new(WaveSettings {
+        use_import: true,
+        import_batch_size: 50,
+    });
+    let sending = Sending::start(&waves);
+    let id = waves.join(idle_member("a")).expect("driver");
+    let started = Instant::now();
+    let dropped_later = async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        drop(sending);
+    };
+    tokio::join!(waves.gather(id), dropped_later);
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+    assert!(!waves.sending.load(Ordering::Acquire));
+    assert_eq!(waves.take(id).len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_one_by_one_wave_gathers_briefly_when_no_other_wave_sends() {
+    let waves = std::sync::Arc::new(CreateWaves::new(WaveSettings {
+        use_import: false,
+        import_batch_size: 50,
+    }));
+    let id = waves.join(idle_member("a")).expect("driver");
+    waves.join(idle_member("b"));
+    let started = Instant::now();
+    waves.gather(id).await;
+    assert_eq!(started.elapsed(), QUIET_ONE_BY_ONE);
+    assert_eq!(waves.take(id).len(), 2);
+    assert_eq!(
+        gathering_under_steady_joins_every(&waves, QUIET_ONE_BY_ONE / 2).await,
+        MAX_GATHER_ONE_BY_ONE
     );
 }

@@ -273,6 +273,30 @@ async fn a_profile_the_tenant_refuses_goes_in_progress_then_failed_and_degraded(
     );
     assert_eq!(failed.kstatus.message, stalled["message"].as_str().unwrap());
     assert_stays(&env, "identityprofiles", "ghost", "Failed/Degraded").await;
+
+    // An edit the tenant refuses fails its own generation: Failed, not stuck InProgress.
+    env.apply(&profile_yaml("staff", "Staff", &employees_spec()))
+        .await;
+    follow(&env, "identityprofiles", "staff", is_current).await;
+    env.apply(&profile_yaml(
+        "staff",
+        "Staff",
+        "  authoritativeSource:\n    id: 2c9180835d2e5168015d32f8ffffffff\n",
+    ))
+    .await;
+    let seen = follow(&env, "identityprofiles", "staff", |j| {
+        is_failed(j) && j.obj["metadata"]["generation"] == 2
+    })
+    .await;
+    let failed = seen.last().unwrap();
+    assert_eq!(
+        failed.stage(),
+        "Failed/Degraded",
+        "{}",
+        failed.file.display()
+    );
+    assert_eq!(failed.obj["status"]["observedGeneration"], 2);
+    assert_stays(&env, "identityprofiles", "staff", "Failed/Degraded").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -120,11 +120,13 @@ impl TenantProfiles {
         &self.malformed
     }
 
-    /// Adds or replaces a profile (by id), re-indexing its name.
+    /// Adds or replaces a profile (by id), re-indexing its name; what no reconcile reads is
+    /// not kept ([`unread_dropped`]).
     pub fn upsert(&mut self, profile: IdentityProfile) {
         let Some(id) = profile.id.clone() else {
             return;
         };
+        let profile = unread_dropped(profile);
         self.remove(&id);
         self.malformed
             .retain(|m| m.id.as_deref() != Some(id.as_str()));
@@ -148,6 +150,16 @@ impl TenantProfiles {
         }
         self.malformed.retain(|m| m.id.as_deref() != Some(id));
     }
+}
+
+/// A tenant profile less what no reconcile reads (the plan compares the managed fields, the
+/// status shows the identity count and the refresh flag): its creation and modification
+/// times and its exception report. The list holds every profile of the tenant.
+fn unread_dropped(mut profile: IdentityProfile) -> IdentityProfile {
+    profile.created = None;
+    profile.modified = None;
+    profile.identity_exception_report_reference = None;
+    profile
 }
 
 /// Lists the tenant's profiles (with `params`), decoding each on its own.
@@ -358,6 +370,26 @@ mod tests {
         profiles.remove("1");
         assert!(profiles.named("new").is_empty());
         assert!(profiles.is_empty());
+    }
+
+    #[test]
+    fn the_list_keeps_what_the_plan_and_status_read_and_drops_the_rest() {
+        let mut listed = profile("1", "Employees");
+        listed.created = Some("2026-01-01T00:00:00Z".into());
+        listed.modified = Some("2026-01-02T00:00:00Z".into());
+        listed.description = Some("staff".into());
+        listed.priority = Some(10);
+        listed.identity_count = Some(12);
+        listed.identity_refresh_required = true;
+        listed.identity_exception_report_reference = Some(Default::default());
+        listed.identity_attribute_config = Some(Default::default());
+        let profiles = TenantProfiles::new(vec![listed.clone()], vec![]);
+        let kept = profiles.by_id("1").expect("kept");
+        let mut expected = listed;
+        expected.created = None;
+        expected.modified = None;
+        expected.identity_exception_report_reference = None;
+        assert_eq!(kept.as_ref(), &expected);
     }
 
     #[test]

@@ -49,15 +49,30 @@ pub(super) fn find_conflict(obj: &IdentityProfile, ctx: &Context) -> Option<Stri
     let mine = tenant_of(tenants, obj)?;
     let my_id = obj.status.as_ref().and_then(|s| s.id.clone());
     let my_seniority = seniority(obj);
-    let my_key = ObjectRef::from_obj(obj);
+    let (my_namespace, my_name) = (
+        obj.metadata.namespace.as_deref(),
+        obj.metadata.name.as_deref(),
+    );
+    // Runs for every reconcile over every object in the cluster: the cheap, allocation-free
+    // tests first, the name compared as the tenant does only when the ASCII test is not enough.
     let owner = ctx
         .profiles_store()
         .state()
         .into_iter()
-        .filter(|other| ObjectRef::from_obj(other.as_ref()) != my_key)
         .filter(|other| {
-            let other_id = other.status.as_ref().and_then(|s| s.id.clone());
-            same_name(&other.spec.name, &obj.spec.name) || (my_id.is_some() && other_id == my_id)
+            let other_id = other.status.as_ref().and_then(|s| s.id.as_deref());
+            let same_id = my_id.is_some() && other_id == my_id.as_deref();
+            let name = &other.spec.name;
+            same_id
+                || name.eq_ignore_ascii_case(&obj.spec.name)
+                || (!(name.is_ascii() && obj.spec.name.is_ascii())
+                    && same_name(name, &obj.spec.name))
+        })
+        .filter(|other| {
+            (
+                other.metadata.namespace.as_deref(),
+                other.metadata.name.as_deref(),
+            ) != (my_namespace, my_name)
         })
         .filter(|other| seniority(other) < my_seniority)
         .filter(|other| tenant_of(tenants, other).as_deref() == Some(mine.as_str()))

@@ -122,8 +122,11 @@ pub fn adopt_row(n: u32, others: u32, c: &Converged) -> Row {
         calls: c.calls.summary(),
         reference: format!("≤ 60 s; 0 writes; {lists} list calls per full read"),
         notes: format!(
-            "{} profile list pages; tenant holds {} of them, {} duplicate names",
-            c.calls.profile_lists, c.tenant_profiles, c.duplicates
+            "{} profile list pages; tenant holds {} of them, {} duplicate names; API creates took {}",
+            c.calls.profile_lists,
+            c.tenant_profiles,
+            c.duplicates,
+            secs(c.burst)
         ),
     }
 }

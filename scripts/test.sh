@@ -25,6 +25,8 @@ echo "== test control plane binaries"
 crates/kube-testenv/controlplane-bins.sh >/dev/null
 echo "== helm (chart tests)"
 tests/tools/helm/helm-bin.sh >/dev/null
+echo "== kstatus test tool (cli-utils kstatus, gopher-lua)"
+tests/tools/kstatus/build.sh >/dev/null
 echo "== cargo test"
 # Every layer: unit, reconciler, client, simulator and (feature e2e) end-to-end tests.
 results=$(mktemp)

@@ -1,6 +1,8 @@
-# The operator image referenced by deploy/base (ghcr.io/isc-operator/isc-operator).
+# The operator image referenced by the chart, deploy/install.yaml and deploy/base (ghcr.io/isc-operator/isc-operator).
 # Build: docker build -t ghcr.io/isc-operator/isc-operator:0.1.0 .
 FROM rust:1.95-slim-bookworm AS build
+# make builds jemalloc, the operator's allocator (tikv-jemalloc-sys).
+RUN apt-get update && apt-get install -y --no-install-recommends make && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src

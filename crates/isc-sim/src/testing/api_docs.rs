@@ -39,8 +39,21 @@ fn candidates() -> Vec<PathBuf> {
     if let Some(dir) = std::env::var_os("ISC_API_DOCS").filter(|d| !d.is_empty()) {
         dirs.push(PathBuf::from(dir));
     }
-    let workspace_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    dirs.push(workspace_root.join("../shared/isc-api"));
+    // The checkout as `cargo test` names it when it runs the test (at run time): a test binary
+    // reused from a build cache that another checkout filled keeps that checkout's compile-time
+    // path, which may be gone.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    for crate_dir in [manifest_dir, PathBuf::from(env!("CARGO_MANIFEST_DIR"))] {
+        // Every crate of the workspace sits one or two levels under its root.
+        for root in [crate_dir.join(".."), crate_dir.join("../..")] {
+            let dir = root.join("../shared/isc-api");
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+    }
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)

@@ -90,6 +90,8 @@ pub fn error_policy<K: Resource<DynamicType = ()>>(
     // Results are logged here once; the controller streams are drained silently.
     match error {
         ReconcileError::Waiting(what) => tracing::debug!(%what, "waiting"),
+        // Not a failure: a pause switch holds the write (the object shows `Suspended`).
+        ReconcileError::WritesHeld(hold) => tracing::debug!(reason = hold.reason, "writes held"),
         error => {
             tracing::warn!(%error, reason = error.reason(), "reconcile failed");
             ctx.metrics.reconcile_error(&K::kind(&()), error.reason());

@@ -157,15 +157,20 @@ async fn thousands_of_ids_poll_within_their_share_while_drift_is_corrected() {
         drift_at.elapsed() <= Duration::from_secs(22),
         "within one resync (10 s) and its jitter"
     );
-    tokio::time::sleep(Duration::from_secs(20)).await;
+    // Polling goes on while the tasks run (a count, not a time: a loaded machine polls later).
     let polls: Vec<k8s_openapi::jiff::Timestamp> = env
-        .admin
-        .api_calls()
-        .await
-        .into_iter()
-        .filter(|e| e.method == "GET" && e.path.starts_with("/v2024/task-status"))
-        .map(|e| e.time.parse().expect("journal time"))
-        .collect();
+        .wait_for("ten task polls", Duration::from_secs(60), || async {
+            let polls: Vec<k8s_openapi::jiff::Timestamp> = env
+                .admin
+                .api_calls()
+                .await
+                .into_iter()
+                .filter(|e| e.method == "GET" && e.path.starts_with("/v2024/task-status"))
+                .map(|e| e.time.parse().expect("journal time"))
+                .collect();
+            (polls.len() >= 10).then_some(polls)
+        })
+        .await;
     let share = 95 * isc_operator::controller::processing::budget::POLL_SHARE_PERCENT / 100;
     let window = k8s_openapi::jiff::SignedDuration::from_secs(10);
     for (i, first) in polls.iter().enumerate() {
@@ -178,5 +183,4 @@ async fn thousands_of_ids_poll_within_their_share_while_drift_is_corrected() {
             "{in_window} task polls in 10 s (share {share})"
         );
     }
-    assert!(polls.len() >= 10, "polling went on: {}", polls.len());
 }

@@ -67,68 +67,28 @@ pub enum Progress<'a> {
 
 /// Sets `Ready`, `Reconciling` and `Stalled` for `progress`, each with `generation`.
 pub fn set_progress(conditions: &mut Vec<Condition>, generation: Option<i64>, progress: Progress) {
-    match progress {
-        Progress::Ready { reason, message } => {
-            set_condition(
-                conditions,
-                condition::READY,
-                TRUE,
-                reason,
-                message,
-                generation,
-            );
-            remove_condition(conditions, condition::RECONCILING);
-            remove_condition(conditions, condition::STALLED);
-        }
+    // (reason, message, Ready status, the one abnormal-true condition shown, if any)
+    let (reason, message, ready, abnormal) = match progress {
+        Progress::Ready { reason, message } => (reason, message, TRUE, None),
         Progress::Reconciling { reason, message } => {
-            set_condition(
-                conditions,
-                condition::READY,
-                FALSE,
-                reason,
-                message,
-                generation,
-            );
-            set_condition(
-                conditions,
-                condition::RECONCILING,
-                TRUE,
-                reason,
-                message,
-                generation,
-            );
-            remove_condition(conditions, condition::STALLED);
+            (reason, message, FALSE, Some(condition::RECONCILING))
         }
-        Progress::Stalled { reason, message } => {
-            set_condition(
-                conditions,
-                condition::READY,
-                FALSE,
-                reason,
-                message,
-                generation,
-            );
-            set_condition(
-                conditions,
-                condition::STALLED,
-                TRUE,
-                reason,
-                message,
-                generation,
-            );
-            remove_condition(conditions, condition::RECONCILING);
-        }
-        Progress::Held { reason, message } => {
-            set_condition(
-                conditions,
-                condition::READY,
-                FALSE,
-                reason,
-                message,
-                generation,
-            );
-            remove_condition(conditions, condition::RECONCILING);
-            remove_condition(conditions, condition::STALLED);
+        Progress::Stalled { reason, message } => (reason, message, FALSE, Some(condition::STALLED)),
+        Progress::Held { reason, message } => (reason, message, FALSE, None),
+    };
+    set_condition(
+        conditions,
+        condition::READY,
+        ready,
+        reason,
+        message,
+        generation,
+    );
+    for type_ in [condition::RECONCILING, condition::STALLED] {
+        if abnormal == Some(type_) {
+            set_condition(conditions, type_, TRUE, reason, message, generation);
+        } else {
+            remove_condition(conditions, type_);
         }
     }
 }

@@ -44,20 +44,11 @@ fn helm() -> &'static Path {
     static HELM: OnceLock<PathBuf> = OnceLock::new();
     HELM.get_or_init(|| {
         let script = format!("{ROOT}/tests/tools/helm/helm-bin.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap_or_else(|e| panic!("helm: cannot run {script}: {e}"));
-        assert!(
-            out.status.success(),
-            "helm: {script} failed ({}); see its message above (it needs Go and the Go module \
-             proxy, or ISC_HELM_BIN set to a prebuilt helm)",
-            out.status
+        let path = kube_testenv::run_build_script(
+            "helm",
+            Path::new(&script),
+            "It needs Go and the Go module proxy, or ISC_HELM_BIN set to a prebuilt helm.",
         );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let path = PathBuf::from(stdout.lines().last().unwrap_or_default().trim());
         assert!(path.is_file(), "helm: {script} printed no binary path");
         path
     })

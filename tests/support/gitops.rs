@@ -67,26 +67,10 @@ pub fn tool() -> PathBuf {
         return path.clone();
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/kstatus/build.sh");
-    let output = Command::new("bash")
-        .arg(&script)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("kstatus tool: cannot run {}: {e}", script.display()));
-    assert!(
-        output.status.success(),
-        "kstatus tool: {} failed ({}); see its message above (it needs Go >= 1.24 and the Go module proxy)",
-        script.display(),
-        output.status
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let path = PathBuf::from(
-        stdout
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or_else(|| panic!("kstatus tool: {} printed no path", script.display()))
-            .trim(),
+    let path = kube_testenv::run_build_script(
+        "kstatus tool",
+        &script,
+        "It needs Go >= 1.26 and the Go module proxy.",
     );
     assert!(
         path.is_file(),

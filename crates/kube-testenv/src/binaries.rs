@@ -42,18 +42,28 @@ pub fn bin_dir() -> PathBuf {
 /// it prints last.
 fn build_bins() -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("controlplane-bins.sh");
-    // The script's progress goes to stderr, straight to the terminal; stdout's last line is
-    // the bin dir.
+    run_build_script(
+        "control plane",
+        &script,
+        "Set ISC_CONTROLPLANE_BIN to a directory with etcd, kube-apiserver and kubectl to use \
+         prebuilt binaries.",
+    )
+}
+
+/// Runs one of the project's cached Go build scripts (control plane, helm, the kstatus test
+/// tool: each a no-op once cached) and returns the path it prints on its last stdout line.
+/// Its progress goes to stderr, straight to the terminal. Panics naming `what` and `hint` when
+/// the script fails: tests that need the tool never skip.
+pub fn run_build_script(what: &str, script: &Path, hint: &str) -> PathBuf {
     let output = Command::new("bash")
-        .arg(&script)
+        .arg(script)
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
-        .unwrap_or_else(|e| panic!("control plane: cannot run {}: {e}", script.display()));
+        .unwrap_or_else(|e| panic!("{what}: cannot run {}: {e}", script.display()));
     assert!(
         output.status.success(),
-        "control plane: {} failed ({}); see its message above. Set ISC_CONTROLPLANE_BIN to a \
-         directory with etcd, kube-apiserver and kubectl to use prebuilt binaries.",
+        "{what}: {} failed ({}); see its message above. {hint}",
         script.display(),
         output.status
     );
@@ -62,6 +72,6 @@ fn build_bins() -> PathBuf {
         .lines()
         .rev()
         .find(|l| !l.trim().is_empty())
-        .unwrap_or_else(|| panic!("control plane: {} printed no bin dir", script.display()));
+        .unwrap_or_else(|| panic!("{what}: {} printed no path", script.display()));
     PathBuf::from(last.trim())
 }

@@ -41,7 +41,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub use binaries::bin_dir;
+pub use binaries::{bin_dir, run_build_script};
 pub use process::log_tail;
 
 use launch::StartError;

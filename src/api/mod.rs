@@ -1,19 +1,28 @@
-//! The custom resources users write: `Tenant`, `IdentityProfile` and `ProcessingRequest`
+//! The custom resources users write: `Tenant`, `IdentityProfile`, `ProcessingRequest`, and the
+//! rest of the identity model (`IdentityAttribute`, `Transform`, `LifecycleState`)
 //! (`isc.identitynow.dev/v1alpha1`). The CRDs in `crds/` are generated from these types
 //! (`isc-operator crds`), so field docs here are what `kubectl explain` shows.
 
+pub mod identity_attribute;
 pub mod identity_profile;
+pub mod lifecycle_state;
+pub mod managed;
 pub mod processing_request;
 pub mod tenant;
+pub mod transform;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResourceExt;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
+pub use identity_attribute::{IdentityAttribute, IdentityAttributeSpec};
 pub use identity_profile::{IdentityProfile, IdentityProfileSpec, IdentityProfileStatus};
 pub use processing_request::{ProcessingRequest, ProcessingRequestSpec, ProcessingRequestStatus};
+pub use lifecycle_state::{LifecycleState, LifecycleStateSpec};
+pub use managed::TenantObjectStatus;
 pub use tenant::{Tenant, TenantSpec, TenantStatus};
+pub use transform::{Transform, TransformSpec};
 
 /// API group of every kind.
 pub const GROUP: &str = "isc.identitynow.dev";
@@ -55,6 +64,9 @@ pub fn all_crds()
         Tenant::crd(),
         IdentityProfile::crd(),
         ProcessingRequest::crd(),
+        IdentityAttribute::crd(),
+        Transform::crd(),
+        LifecycleState::crd(),
     ]
 }
 

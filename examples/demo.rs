@@ -5,17 +5,19 @@
 //! cargo run --example demo            # runs, shows the result, cleans up
 //! cargo run --example demo -- --keep  # keeps everything running until Ctrl-C
 //! ```
-//! It prints `kubectl get isc` (every kind of the operator) once the profiles are Ready, and the
+//! It prints `kubectl get isc` (every kind of the operator) once every object is Ready, and the
 //! tenant calls the operator made, from the simulator's journal.
 
 use std::time::{Duration, Instant};
 
-use isc_operator::api::IdentityProfile;
+use isc_operator::api::{IdentityAttribute, IdentityProfile, LifecycleState, Transform};
 use isc_operator::controller::status::{condition, is_true};
 use isc_operator::controller::tenant_policy::TenantPolicy;
 use isc_sim::testing::SimAdmin;
 use isc_sim::{RunningSimulator, SimClient, SimConfig};
-use kube::Api;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::{ApiResource, DynamicObject};
+use kube::{Api, ResourceExt};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -105,26 +107,40 @@ async fn start_operator(
     (client, stop_tx, operator)
 }
 
-/// Waits (at most 90 s) until every IdentityProfile is Ready.
+/// Waits (at most 120 s) until every object of the tenant-object kinds (identity profiles,
+/// identity attributes, transforms, lifecycle states) in `default` is Ready.
 async fn wait_until_ready(client: &kube::Client) {
-    let profiles: Api<IdentityProfile> = Api::namespaced(client.clone(), "default");
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let kinds = [
+        ApiResource::erase::<IdentityProfile>(&()),
+        ApiResource::erase::<IdentityAttribute>(&()),
+        ApiResource::erase::<Transform>(&()),
+        ApiResource::erase::<LifecycleState>(&()),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let list = profiles
-            .list(&Default::default())
-            .await
-            .expect("list profiles");
-        let ready = list.items.iter().all(|p| {
-            p.status
-                .as_ref()
-                .is_some_and(|s| is_true(&s.conditions, condition::READY))
-        });
-        if ready && !list.items.is_empty() {
+        let mut not_ready = Vec::new();
+        let mut seen = 0;
+        for kind in &kinds {
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", kind);
+            let list = api.list(&Default::default()).await.expect("list objects");
+            seen += list.items.len();
+            for object in &list.items {
+                let conditions: Vec<Condition> = object
+                    .data
+                    .pointer("/status/conditions")
+                    .and_then(|c| serde_json::from_value(c.clone()).ok())
+                    .unwrap_or_default();
+                if !is_true(&conditions, condition::READY) {
+                    not_ready.push(format!("{}/{}", kind.kind, object.name_any()));
+                }
+            }
+        }
+        if not_ready.is_empty() && seen > 0 {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "profiles did not become Ready in 90 s"
+            "not Ready after 120 s: {not_ready:?}"
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }

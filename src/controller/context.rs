@@ -10,7 +10,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource};
 
-use crate::api::{IdentityProfile, Tenant};
+use crate::api::{IdentityAttribute, IdentityProfile, LifecycleState, Tenant, Transform};
 use crate::controller::metrics::Metrics;
 use crate::controller::tenant_pool::TenantPool;
 
@@ -59,6 +59,9 @@ pub struct Context {
     recorder: BoundedRecorder,
     profiles: Store<IdentityProfile>,
     tenant_objects: Store<Tenant>,
+    identity_attributes: Store<IdentityAttribute>,
+    transforms: Store<Transform>,
+    lifecycle_states: Store<LifecycleState>,
     failures: Mutex<Failures>,
     /// Process-wide state of the `ProcessingRequest` controller (attribute-sync spacing, task
     /// polling times).
@@ -86,6 +89,9 @@ impl Context {
             metrics,
             profiles,
             tenant_objects: kube::runtime::reflector::store().0,
+            identity_attributes: kube::runtime::reflector::store().0,
+            transforms: kube::runtime::reflector::store().0,
+            lifecycle_states: kube::runtime::reflector::store().0,
             failures: Mutex::new(Failures::default()),
             processing: Default::default(),
             backoff: (Duration::from_millis(500), Duration::from_secs(300)),
@@ -103,6 +109,39 @@ impl Context {
         self.tenants.set_tenant_store(tenants.clone());
         self.tenant_objects = tenants;
         self
+    }
+
+    /// Uses the watch caches of the identity-model kinds (their controllers' stores), so the
+    /// profile controller can order a profile after the attributes and transforms it names,
+    /// and the resync sweep can compare them with the tenant without an API read.
+    pub fn with_identity_model_stores(
+        mut self,
+        identity_attributes: Store<IdentityAttribute>,
+        transforms: Store<Transform>,
+        lifecycle_states: Store<LifecycleState>,
+    ) -> Self {
+        self.identity_attributes = identity_attributes;
+        self.transforms = transforms;
+        self.lifecycle_states = lifecycle_states;
+        self
+    }
+
+    /// Every `IdentityAttribute` the controller watches (empty until set with
+    /// [`Context::with_identity_model_stores`]).
+    pub fn identity_attributes_store(&self) -> &Store<IdentityAttribute> {
+        &self.identity_attributes
+    }
+
+    /// Every `Transform` the controller watches (empty until set with
+    /// [`Context::with_identity_model_stores`]).
+    pub fn transforms_store(&self) -> &Store<Transform> {
+        &self.transforms
+    }
+
+    /// Every `LifecycleState` the controller watches (empty until set with
+    /// [`Context::with_identity_model_stores`]).
+    pub fn lifecycle_states_store(&self) -> &Store<LifecycleState> {
+        &self.lifecycle_states
     }
 
     /// Reads credential Secrets from this watch cache (the Secrets labelled for the operator)

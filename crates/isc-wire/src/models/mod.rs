@@ -17,6 +17,8 @@ mod import_export;
 mod json_patch;
 mod legacy_refresh;
 mod object_ref;
+mod profile_lifecycle_state;
+mod source;
 mod task;
 mod token;
 
@@ -27,5 +29,7 @@ pub use import_export::*;
 pub use json_patch::*;
 pub use legacy_refresh::*;
 pub use object_ref::*;
+pub use profile_lifecycle_state::*;
+pub use source::*;
 pub use task::*;
 pub use token::*;

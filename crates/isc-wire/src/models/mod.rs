@@ -12,6 +12,7 @@
 
 mod error;
 mod identity;
+mod identity_attribute;
 mod identity_profile;
 mod import_export;
 mod json_patch;
@@ -21,9 +22,11 @@ mod profile_lifecycle_state;
 mod source;
 mod task;
 mod token;
+mod transform;
 
 pub use error::*;
 pub use identity::*;
+pub use identity_attribute::*;
 pub use identity_profile::*;
 pub use import_export::*;
 pub use json_patch::*;
@@ -33,3 +36,4 @@ pub use profile_lifecycle_state::*;
 pub use source::*;
 pub use task::*;
 pub use token::*;
+pub use transform::*;

@@ -3,12 +3,14 @@
 //! API). This module holds what they share: list parameters, paging and id checks.
 
 mod identities;
+mod identity_attributes;
 mod identity_profiles;
 mod legacy;
 mod lifecycle_states;
 mod paging;
 mod sources;
 mod tasks;
+mod transforms;
 
 pub use paging::{LenientList, MAX_LIST_PAGES, MalformedObject};
 

@@ -73,7 +73,16 @@ impl SimIdentity {
                 manager_ref: None,
                 is_manager: false,
                 last_refresh: Some(rfc3339(created)),
-                attributes: Some(seed.attributes.clone()),
+                // The tenant names an identity's authoritative source in its attributes (the
+                // official examples show `cloudAuthoritativeSource`); previews find a profile's
+                // identities by it, as `GET /identities` cannot filter by profile.
+                attributes: Some({
+                    let mut attributes = seed.attributes.clone();
+                    attributes
+                        .entry("cloudAuthoritativeSource")
+                        .or_insert_with(|| seed.source_id.clone().into());
+                    attributes
+                }),
                 lifecycle_state: Some(LifecycleState {
                     state_name: seed
                         .lifecycle_state

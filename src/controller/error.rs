@@ -93,10 +93,22 @@ pub enum ReconcileError {
     /// hold is lifted. Not a failure.
     #[error("{}", .0.message)]
     WritesHeld(crate::controller::pause::WriteHold),
+    /// The object waits for others it depends on to exist on the tenant (a LifecycleState for
+    /// its IdentityProfile, a profile for the attributes and transforms it names). Not a
+    /// failure: looked at again soon, without a tenant call.
+    #[error("{0}")]
+    WaitingForDependencies(String),
+    /// The tenant refused a write that needs a credential with user context (403), e.g.
+    /// creating, changing or deleting an identity attribute with an API client's credential.
+    #[error("{0}")]
+    UserContextRequired(String),
     /// The Kubernetes API failed.
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
 }
+
+/// How often an object waiting for its dependencies looks again (no tenant call).
+pub const DEPENDENCY_RECHECK: Duration = Duration::from_secs(5);
 
 /// How often an object in `Conflict` looks whether the owner is gone (no tenant call).
 pub const CONFLICT_RECHECK: Duration = Duration::from_secs(20);
@@ -172,6 +184,8 @@ impl ReconcileError {
             ReconcileError::WaveFailed(_) => reason::TENANT_UNAVAILABLE,
             ReconcileError::DuplicateTenantProfiles(_) => reason::CONFLICT,
             ReconcileError::WritesHeld(hold) => hold.reason,
+            ReconcileError::WaitingForDependencies(_) => reason::WAITING_FOR_DEPENDENCIES,
+            ReconcileError::UserContextRequired(_) => reason::USER_CONTEXT_REQUIRED,
         }
     }
 
@@ -191,7 +205,8 @@ impl ReconcileError {
             | ReconcileError::MalformedTenantObject(_)
             | ReconcileError::DeletionBlocked(_)
             | ReconcileError::ImportRefused { .. }
-            | ReconcileError::DuplicateTenantProfiles(_) => true,
+            | ReconcileError::DuplicateTenantProfiles(_)
+            | ReconcileError::UserContextRequired(_) => true,
             ReconcileError::Tenant(e) => {
                 matches!(e.class(), ErrorClass::Forbidden | ErrorClass::Permanent)
             }
@@ -201,6 +216,7 @@ impl ReconcileError {
             | ReconcileError::Panicked
             | ReconcileError::WaveFailed(_)
             | ReconcileError::WritesHeld(_)
+            | ReconcileError::WaitingForDependencies(_)
             | ReconcileError::Kube(_) => false,
         }
     }
@@ -241,7 +257,9 @@ impl ReconcileError {
             | ReconcileError::TenantTaskFailed(_)
             | ReconcileError::DeletionBlocked(_)
             | ReconcileError::WritesHeld(_)
+            | ReconcileError::UserContextRequired(_)
             | ReconcileError::ImportRefused { .. } => Requeue::AfterChange,
+            ReconcileError::WaitingForDependencies(_) => Requeue::After(DEPENDENCY_RECHECK),
             // Cheap (no tenant call): looks again soon, so a loser takes over once the owner
             // is gone.
             ReconcileError::Conflict(_) => Requeue::After(CONFLICT_RECHECK),

@@ -89,7 +89,9 @@ pub fn error_policy<K: Resource<DynamicType = ()>>(
 ) -> Action {
     // Results are logged here once; the controller streams are drained silently.
     match error {
-        ReconcileError::Waiting(what) => tracing::debug!(%what, "waiting"),
+        ReconcileError::Waiting(what) | ReconcileError::WaitingForDependencies(what) => {
+            tracing::debug!(%what, "waiting")
+        }
         // Not a failure: a pause switch holds the write (the object shows `Suspended`).
         ReconcileError::WritesHeld(hold) => tracing::debug!(reason = hold.reason, "writes held"),
         error => {

@@ -41,6 +41,8 @@ pub mod condition {
     pub const FAILED: &str = "Failed";
     /// ProcessingRequest: a call's outcome is unknown and it is not sent again.
     pub const SUBMISSION_OUTCOME_UNKNOWN: &str = "SubmissionOutcomeUnknown";
+    /// IdentityProfile, LifecycleState: waits for objects it depends on to be on the tenant.
+    pub const WAITING_FOR_DEPENDENCIES: &str = "WaitingForDependencies";
 }
 
 /// Reasons of conditions and Events (CamelCase, as the API conventions ask).
@@ -153,6 +155,15 @@ pub mod reason {
     pub const LOCATING_TASK: &str = "LocatingTask";
     /// The task of a call whose outcome was unknown was found on the tenant's task lists.
     pub const TASK_FOUND: &str = "TaskFound";
+
+    // The identity model (issue 11).
+    /// Waits for objects it depends on (a profile, an attribute, a transform) on the tenant.
+    pub const WAITING_FOR_DEPENDENCIES: &str = "WaitingForDependencies";
+    /// The tenant refused a write that needs a credential with user context (a personal
+    /// access token), e.g. creating an identity attribute.
+    pub const USER_CONTEXT_REQUIRED: &str = "UserContextRequired";
+    /// A tenant object was updated (PUT or PATCH) after a spec change.
+    pub const UPDATED: &str = "Updated";
 }
 
 /// Sets (or adds) condition `type_`, keeping `lastTransitionTime` unless the status changes.

@@ -65,6 +65,12 @@ pub struct IdentityProfileSpec {
     /// profile's identities once after a change the operator made left that flag set.
     #[serde(default)]
     pub refresh_policy: RefreshPolicy,
+    /// Under `managementPolicy: Observe`, how many identities of the profile a planned change
+    /// to the attribute mappings is previewed on (`status.attributePreview`); 0 turns the
+    /// preview off. Default 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 10))]
+    pub preview_identities: Option<u32>,
 }
 
 /// An identity on the tenant.
@@ -246,6 +252,11 @@ pub struct IdentityProfileStatus {
     /// generation is not sent again before `retryAfter` (at most one refused write per resync).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_refusal: Option<Refusal>,
+    /// Under `managementPolicy: Observe`, what the planned attribute mapping change would do
+    /// to a few identities of the profile (the tenant's identity preview; nothing is written).
+    /// Computed once per distinct change, never on a resync that finds the same one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute_preview: Option<AttributePreview>,
 }
 
 /// Marker written before an `OnChange` processing call, so the call is made at most once.
@@ -275,6 +286,45 @@ pub struct Refusal {
     pub retry_after: Time,
     /// The tenant's answer (status, detailCode, messages, trackingId), shortened.
     pub message: String,
+}
+
+/// Attribute values of sample identities before and after a planned mapping change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributePreview {
+    /// Generation the preview was computed for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+    /// Fingerprint of what was previewed (the tenant profile's mappings, the planned ones and
+    /// the sample size): the preview is computed again only when it changes.
+    pub basis: String,
+    /// Why some or all values are missing (no user-context credential, no identities, a
+    /// refused preview call, rows left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// One row per sample identity and changed attribute (at most 50).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub entries: Vec<AttributePreviewEntry>,
+}
+
+/// One identity attribute of one sample identity: its value now and under the planned mapping.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributePreviewEntry {
+    /// The identity (its name, else its id).
+    pub identity: String,
+    /// The identity attribute whose mapping changes.
+    pub attribute: String,
+    /// The value now (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// The value under the planned mapping (absent: none, or the mapping is removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// The tenant's error messages for this value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 impl IdentityProfileSpec {

@@ -116,6 +116,7 @@ pub fn profile_manifest(
         deletion_policy: DeletionPolicy::Orphan,
         management_policy: ManagementPolicy::Manage,
         refresh_policy: RefreshPolicy::Manual,
+        preview_identities: None,
     };
     Ok(IdentityProfile::new(object_name, spec))
 }

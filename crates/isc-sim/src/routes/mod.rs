@@ -14,7 +14,7 @@ use super::state::State;
 
 pub(crate) use collection::{filters, list_reply, paging, select, sorters};
 pub(crate) use reply::{Reply, tracking_id};
-pub(crate) use request::{Notes, Req, json_body};
+pub(crate) use request::{Notes, Req, json_body, json_patch_body};
 
 /// Which gateway bucket (and auth rule) a route belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
+use json_patch::Patch;
 use serde_json::Value;
 
 use super::Reply;
@@ -90,4 +91,37 @@ pub(crate) fn json_body(req: &Req, media_type: &str, accept_missing: bool) -> Re
     }
     serde_json::from_slice(&req.body)
         .map_err(|e| Reply::bad_request(format!("Malformed JSON request body: {e}")))
+}
+
+/// The request's JSON Patch (RFC 6902), after checking media type, emptiness and shape.
+pub(crate) fn json_patch_body(req: &Req) -> Result<Patch, Reply> {
+    const MEDIA: &str = "application/json-patch+json";
+    match req.content_type() {
+        Some(ct) if ct == MEDIA => {}
+        Some(ct) => {
+            return Err(Reply::bad_request(format!(
+                "Content-Type '{ct}' is not supported; this operation consumes {MEDIA}"
+            )));
+        }
+        None => {
+            return Err(Reply::bad_request(format!(
+                "Content-Type header is missing; this operation consumes {MEDIA}"
+            )));
+        }
+    }
+    let text = std::str::from_utf8(&req.body)
+        .map_err(|e| Reply::bad_request(format!("The request body is not UTF-8: {e}")))?;
+    if text.trim().is_empty() {
+        return Err(Reply::bad_request(
+            "The request body is required but was empty",
+        ));
+    }
+    let raw: Value = serde_json::from_str(text)
+        .map_err(|e| Reply::bad_request(format!("Malformed JSON request body: {e}")))?;
+    if !raw.is_array() {
+        return Err(Reply::bad_request(
+            "The request body must be a JSON Patch array of operations (RFC 6902)",
+        ));
+    }
+    crate::patch::parse_patch(text).map_err(Reply::bad_request)
 }

@@ -10,6 +10,7 @@ use crate::tasks::TaskEffect;
 use isc_wire::models::IdentityProfile;
 
 use super::{HandlerResult, Notes, READ_ONLY, Reply, Req, find, json_body, settle_update, view};
+use crate::routes::json_patch_body;
 
 fn start_delete(state: &mut State, req: &Req, ids: Vec<String>, warnings: Vec<String>) -> Reply {
     let (unique_name, description) = if ids.len() == 1 && warnings.is_empty() {
@@ -83,7 +84,7 @@ pub(in crate::routes) fn bulk_delete(state: &mut State, req: &Req, _: &mut Notes
 }
 /// `PATCH /identity-profiles/{identity-profile-id}` (RFC 6902, applied atomically).
 pub(in crate::routes) fn update(state: &mut State, req: &Req, _: &mut Notes) -> HandlerResult {
-    let ops = patch_body(req)?;
+    let ops = json_patch_body(req)?;
     let id = req.param(0).to_string();
     let idx = find(state, &id)?;
     check_written_fields(&ops)?;
@@ -117,39 +118,6 @@ pub(in crate::routes) fn update(state: &mut State, req: &Req, _: &mut Notes) -> 
     let new = settle_update(&state.tenant, &old, new);
     state.tenant.profiles[idx] = new.clone();
     Ok(Reply::json(StatusCode::OK, &new))
-}
-
-/// The request's JSON Patch, after checking media type, emptiness and shape.
-fn patch_body(req: &Req) -> Result<Patch, Reply> {
-    const MEDIA: &str = "application/json-patch+json";
-    match req.content_type() {
-        Some(ct) if ct == MEDIA => {}
-        Some(ct) => {
-            return Err(Reply::bad_request(format!(
-                "Content-Type '{ct}' is not supported; this operation consumes {MEDIA}"
-            )));
-        }
-        None => {
-            return Err(Reply::bad_request(format!(
-                "Content-Type header is missing; this operation consumes {MEDIA}"
-            )));
-        }
-    }
-    let text = std::str::from_utf8(&req.body)
-        .map_err(|e| Reply::bad_request(format!("The request body is not UTF-8: {e}")))?;
-    if text.trim().is_empty() {
-        return Err(Reply::bad_request(
-            "The request body is required but was empty",
-        ));
-    }
-    let raw: Value = serde_json::from_str(text)
-        .map_err(|e| Reply::bad_request(format!("Malformed JSON request body: {e}")))?;
-    if !raw.is_array() {
-        return Err(Reply::bad_request(
-            "The request body must be a JSON Patch array of operations (RFC 6902)",
-        ));
-    }
-    patch::parse_patch(text).map_err(Reply::bad_request)
 }
 
 /// Rejects whole-document and read-only writes, and source and config changed together.

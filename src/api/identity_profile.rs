@@ -1,5 +1,7 @@
 //! `IdentityProfile`: one identity profile on a tenant, kept in Git.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -73,25 +75,41 @@ pub struct IdentityProfileSpec {
     pub preview_identities: Option<u32>,
 }
 
-/// An identity on the tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// An identity on the tenant, by id or by alias. An alias is resolved to the identity's id on
+/// the object's Tenant (listing identities needs a user-context credential), so the same
+/// manifest works on tenants whose ids differ.
+#[derive(KubeSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[x_kube(validation = Rule::new("has(self.id) || has(self.alias)").message("owner needs id (the identity's tenant id) or alias (the identity's alias, resolved on the Tenant)"))]
 pub struct OwnerRef {
-    /// Identity id on the tenant.
+    /// Identity id on the tenant. When omitted, `alias` names the identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 128))]
-    pub id: String,
+    pub id: Option<String>,
+    /// The identity's alias (its unique login name); resolved to its id on the Tenant when
+    /// `id` is omitted (the resolved id is shown in `status.resolvedReferences`). Ignored when
+    /// `id` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128))]
+    pub alias: Option<String>,
     /// Display name (informational; the tenant keeps its own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
-/// A source on the tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// A source on the tenant, by id or by name. A name is resolved to the source's id on the
+/// object's Tenant, so the same manifest works on tenants whose ids differ.
+#[derive(KubeSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[x_kube(validation = Rule::new("has(self.id) || has(self.name)").message("authoritativeSource needs id (the source's tenant id) or name (the source's name, resolved on the Tenant)"))]
 pub struct SourceRef {
-    /// Source id on the tenant.
-    #[schemars(length(min = 1, max = 128))]
-    pub id: String,
-    /// Source name (informational; never compared).
+    /// Source id on the tenant. When omitted, `name` names the source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128))]
+    pub id: Option<String>,
+    /// Source name: resolved to the source's id on the Tenant when `id` is omitted (the
+    /// resolved id is shown in `status.resolvedReferences`); informational (never compared)
+    /// when `id` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128))]
     pub name: Option<String>,
 }
 
@@ -257,6 +275,11 @@ pub struct IdentityProfileStatus {
     /// Computed once per distinct change, never on a resync that finds the same one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute_preview: Option<AttributePreview>,
+    /// Tenant ids the names in the spec resolved to on this object's Tenant, keyed
+    /// `source/<name>`, `identity/<alias>`, `transform/<name>`, so a promoted manifest shows
+    /// what it bound to on each tenant.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resolved_references: BTreeMap<String, String>,
 }
 
 /// Marker written before an `OnChange` processing call, so the call is made at most once.
@@ -336,12 +359,12 @@ impl IdentityProfileSpec {
             priority: self.priority,
             owner: self.owner.as_ref().map(|o| isc_client::models::ObjectRef {
                 kind: Some("IDENTITY".into()),
-                id: Some(o.id.clone()),
+                id: o.id.clone(),
                 name: o.name.clone(),
             }),
             authoritative_source: isc_client::models::ObjectRef {
                 kind: Some("SOURCE".into()),
-                id: Some(self.authoritative_source.id.clone()),
+                id: self.authoritative_source.id.clone(),
                 name: self.authoritative_source.name.clone(),
             },
             attribute_config: self.identity_attribute_config.as_ref().map(|c| {

@@ -107,9 +107,13 @@ pub fn profile_manifest(
             .owner
             .as_ref()
             .and_then(|o| o.id.clone().map(|id| (id, o.name.clone())))
-            .map(|(id, name)| OwnerRef { id, name }),
+            .map(|(id, name)| OwnerRef {
+                id: Some(id),
+                alias: None,
+                name,
+            }),
         authoritative_source: SourceRef {
-            id: source_id,
+            id: Some(source_id),
             name: profile.authoritative_source.name.clone(),
         },
         identity_attribute_config: config,

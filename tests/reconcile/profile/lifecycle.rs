@@ -141,7 +141,7 @@ async fn a_source_and_attribute_config_change_is_two_patches_source_first() {
     create_ready(&mut env, &profile_manifest("staff", "Staff", TRANSFORMS)).await;
     edit_spec(&mut env, "staff", |p| {
         p.spec.authoritative_source = SourceRef {
-            id: SOURCE_CONTRACTORS.into(),
+            id: Some(SOURCE_CONTRACTORS.into()),
             name: None,
         };
         let config = p.spec.identity_attribute_config.as_mut().unwrap();

@@ -300,7 +300,7 @@ async fn an_import_error_is_the_objects_condition_with_the_tenants_key_and_text(
     let mut env = fast_env(true).await;
     warm_up(&mut env).await;
     let mut bad = profile_manifest("bad", "Bad Source", "");
-    bad.spec.authoritative_source.id = "0123456789abcdef0123456789abcdef".into();
+    bad.spec.authoritative_source.id = Some("0123456789abcdef0123456789abcdef".into());
     env.put_profile(&bad);
     let names = put_wave(&mut env, 2);
     let mut all = names.clone();

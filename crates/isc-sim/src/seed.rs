@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use isc_wire::models::IdentityProfile;
+use isc_wire::models::{IdentityAttribute, IdentityProfile, Transform};
 
 /// A source (only what profiles and identities refer to).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +64,14 @@ pub struct Seed {
     /// Identity profiles present at start (ids generated when absent).
     #[serde(default)]
     pub identity_profiles: Vec<IdentityProfile>,
+    /// Identity attributes beyond the standard ones every tenant has (an entry with a standard
+    /// attribute's name replaces it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identity_attributes: Vec<IdentityAttribute>,
+    /// Transforms present at start (ids generated when absent; `internal` only ever comes from
+    /// here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<Transform>,
 }
 
 /// Why a seed file could not be used.
@@ -201,7 +209,7 @@ impl Seed {
         Seed {
             sources,
             identities,
-            identity_profiles: Vec::new(),
+            ..Seed::default()
         }
     }
 
@@ -237,6 +245,7 @@ impl Seed {
                 }
             }
         }
+        self.validate_identity_model()?;
         let mut names = std::collections::HashSet::new();
         for profile in &self.identity_profiles {
             let source = profile
@@ -255,6 +264,37 @@ impl Seed {
                     "duplicate identity profile name '{}'",
                     profile.name
                 )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Identity attribute names, transform names and transform ids are unique.
+    fn validate_identity_model(&self) -> Result<(), SeedError> {
+        let mut names = std::collections::HashSet::new();
+        for attribute in &self.identity_attributes {
+            if attribute.name.is_empty() || !names.insert(attribute.name.to_lowercase()) {
+                return Err(SeedError::Invalid(format!(
+                    "empty or duplicate identity attribute name '{}'",
+                    attribute.name
+                )));
+            }
+        }
+        let (mut names, mut ids) = (
+            std::collections::HashSet::new(),
+            std::collections::HashSet::new(),
+        );
+        for transform in &self.transforms {
+            if transform.name.is_empty() || !names.insert(transform.name.to_lowercase()) {
+                return Err(SeedError::Invalid(format!(
+                    "empty or duplicate transform name '{}'",
+                    transform.name
+                )));
+            }
+            if let Some(id) = &transform.id
+                && !ids.insert(id.as_str())
+            {
+                return Err(SeedError::Invalid(format!("duplicate transform id '{id}'")));
             }
         }
         Ok(())

@@ -102,6 +102,12 @@ pub enum ReconcileError {
     /// creating, changing or deleting an identity attribute with an API client's credential.
     #[error("{0}")]
     UserContextRequired(String),
+    /// A name in the spec (a source name, an owner's alias, a transform name) matches no
+    /// tenant object, or several, on the object's Tenant; or resolving it needs a credential
+    /// with user context. A person must fix the name or the tenant; the resync sweep looks
+    /// again (with a fresh list) every interval.
+    #[error("{0}")]
+    UnresolvedReference(String),
     /// The Kubernetes API failed.
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
@@ -186,6 +192,7 @@ impl ReconcileError {
             ReconcileError::WritesHeld(hold) => hold.reason,
             ReconcileError::WaitingForDependencies(_) => reason::WAITING_FOR_DEPENDENCIES,
             ReconcileError::UserContextRequired(_) => reason::USER_CONTEXT_REQUIRED,
+            ReconcileError::UnresolvedReference(_) => reason::UNRESOLVED_REFERENCE,
         }
     }
 
@@ -206,7 +213,8 @@ impl ReconcileError {
             | ReconcileError::DeletionBlocked(_)
             | ReconcileError::ImportRefused { .. }
             | ReconcileError::DuplicateTenantProfiles(_)
-            | ReconcileError::UserContextRequired(_) => true,
+            | ReconcileError::UserContextRequired(_)
+            | ReconcileError::UnresolvedReference(_) => true,
             ReconcileError::Tenant(e) => {
                 matches!(e.class(), ErrorClass::Forbidden | ErrorClass::Permanent)
             }
@@ -258,6 +266,7 @@ impl ReconcileError {
             | ReconcileError::DeletionBlocked(_)
             | ReconcileError::WritesHeld(_)
             | ReconcileError::UserContextRequired(_)
+            | ReconcileError::UnresolvedReference(_)
             | ReconcileError::ImportRefused { .. } => Requeue::AfterChange,
             ReconcileError::WaitingForDependencies(_) => Requeue::After(DEPENDENCY_RECHECK),
             // Cheap (no tenant call): looks again soon, so a loser takes over once the owner

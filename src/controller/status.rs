@@ -162,6 +162,9 @@ pub mod reason {
     /// The tenant refused a write that needs a credential with user context (a personal
     /// access token), e.g. creating an identity attribute.
     pub const USER_CONTEXT_REQUIRED: &str = "UserContextRequired";
+    /// A name in the spec (source name, owner alias, transform name) matches no tenant object,
+    /// or several, on the object's Tenant.
+    pub const UNRESOLVED_REFERENCE: &str = "UnresolvedReference";
     /// A tenant object was updated (PUT or PATCH) after a spec change.
     pub const UPDATED: &str = "Updated";
 }

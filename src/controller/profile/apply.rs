@@ -23,7 +23,9 @@
 //! Every created or patched profile is put into the tenant's shared list, so lookups of other
 //! objects see it before the next list call.
 
-use crate::api::identity_profile::{PendingCreate, PendingProcessing, RefreshPolicy, Refusal};
+use crate::api::identity_profile::{
+    AttributePreview, PendingCreate, PendingProcessing, RefreshPolicy, Refusal,
+};
 use crate::api::{IdentityProfile, IdentityProfileStatus};
 use crate::controller::error::ReconcileError;
 use crate::controller::kstatus::{Progress, set_progress};
@@ -72,6 +74,8 @@ pub(super) struct Outcome {
     /// The pause switch that holds the object's tenant writes (see `pause`); the plan is then
     /// left in [`Outcome::unapplied`].
     pub hold: Option<WriteHold>,
+    /// `status.attributePreview` (`managementPolicy: Observe` only; see `identity_preview`).
+    pub attribute_preview: Option<AttributePreview>,
 }
 
 /// Makes the tenant match `plan`, recording progress in `outcome` as it goes.

@@ -21,6 +21,7 @@
 mod apply;
 mod cleanup;
 pub mod diff;
+pub mod identity_preview;
 mod observe;
 mod ownership;
 mod refusal;
@@ -258,6 +259,14 @@ async fn dereference_plan_apply(
     if manage {
         apply::apply(obj, desired, plan, observation, stored, outcome).await?;
     } else {
+        outcome.attribute_preview = identity_preview::observe_preview(
+            obj,
+            &observation.tenant.client,
+            observation.tenant_profile.as_ref(),
+            &plan,
+            stored.current().attribute_preview.as_ref(),
+        )
+        .await;
         outcome.tenant_profile = observation.tenant_profile;
         outcome.unapplied = Some(plan);
     }

@@ -1,5 +1,10 @@
 //! The simulated tenant's data and the simulator's mutable settings, all behind one mutex.
 
+mod identity_model;
+
+pub(crate) use identity_model::{
+    IdentityModel, profiles_mapping_attribute, profiles_using_transform,
+};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -160,6 +165,8 @@ pub(crate) struct Tenant {
     pub identities: Vec<SimIdentity>,
     pub tasks: Vec<Task>,
     pub last_sync: HashMap<String, Instant>,
+    /// Identity attributes and transforms.
+    pub identity_model: IdentityModel,
     /// Fields served verbatim in place of the stored ones (see [`WireOverrides`]).
     pub wire_overrides: WireOverrides,
 }
@@ -188,6 +195,7 @@ impl Tenant {
                 .enumerate()
                 .map(|(i, s)| SimIdentity::from_seed(s, i))
                 .collect(),
+            identity_model: IdentityModel::from_seed(seed),
             ..Tenant::default()
         };
         let now = now_rfc3339();

@@ -25,6 +25,7 @@ pub mod query;
 mod ratelimit;
 mod routes;
 mod seed;
+mod seed_source_ids;
 mod server;
 mod state;
 mod tasks;

@@ -1,10 +1,9 @@
 //! The simulated tenant's data and the simulator's mutable settings, all behind one mutex.
 
-mod identity_model;
+mod lifecycle_states;
 
-pub(crate) use identity_model::{
-    IdentityModel, profiles_mapping_attribute, profiles_using_transform,
-};
+pub(crate) use lifecycle_states::LifecycleStates;
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -165,8 +164,8 @@ pub(crate) struct Tenant {
     pub identities: Vec<SimIdentity>,
     pub tasks: Vec<Task>,
     pub last_sync: HashMap<String, Instant>,
-    /// Identity attributes and transforms.
-    pub identity_model: IdentityModel,
+    /// Lifecycle states per identity profile.
+    pub lifecycle_states: LifecycleStates,
     /// Fields served verbatim in place of the stored ones (see [`WireOverrides`]).
     pub wire_overrides: WireOverrides,
 }
@@ -195,7 +194,6 @@ impl Tenant {
                 .enumerate()
                 .map(|(i, s)| SimIdentity::from_seed(s, i))
                 .collect(),
-            identity_model: IdentityModel::from_seed(seed),
             ..Tenant::default()
         };
         let now = now_rfc3339();
@@ -329,6 +327,7 @@ impl Tenant {
                 TaskEffect::DeleteProfiles(ids) => {
                     self.profiles
                         .retain(|p| !ids.iter().any(|id| p.id.as_deref() == Some(id)));
+                    self.drop_orphan_lifecycle_states();
                 }
                 TaskEffect::ProcessProfile {
                     profile_id,

@@ -4,9 +4,11 @@
 mod collection;
 mod identities;
 mod legacy;
+mod lifecycle_states;
 mod profiles;
 mod reply;
 mod request;
+mod sources;
 mod tasks;
 
 use super::auth;
@@ -161,6 +163,37 @@ pub(crate) static ROUTES: &[Route] = &[
         "syncIdentityProfile",
         profiles::process,
     ),
+    route(
+        "GET",
+        "/v2024/identity-profiles/{identity-profile-id}/lifecycle-states",
+        "getLifecycleStates",
+        lifecycle_states::list,
+    ),
+    route(
+        "POST",
+        "/v2024/identity-profiles/{identity-profile-id}/lifecycle-states",
+        "createLifecycleState",
+        lifecycle_states::create,
+    ),
+    route(
+        "GET",
+        "/v2024/identity-profiles/{identity-profile-id}/lifecycle-states/{lifecycle-state-id}",
+        "getLifecycleState",
+        lifecycle_states::get,
+    ),
+    route(
+        "PATCH",
+        "/v2024/identity-profiles/{identity-profile-id}/lifecycle-states/{lifecycle-state-id}",
+        "updateLifecycleStates",
+        lifecycle_states::update,
+    ),
+    route(
+        "DELETE",
+        "/v2024/identity-profiles/{identity-profile-id}/lifecycle-states/{lifecycle-state-id}",
+        "deleteLifecycleState",
+        lifecycle_states::delete,
+    ),
+    route("GET", "/v2024/sources", "listSources", sources::list),
     user_only(route(
         "GET",
         "/v2024/identities",

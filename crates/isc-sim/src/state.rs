@@ -1,5 +1,11 @@
 //! The simulated tenant's data and the simulator's mutable settings, all behind one mutex.
 
+mod identity_model;
+
+pub(crate) use identity_model::{
+    IdentityModel, profiles_mapping_attribute, profiles_using_transform,
+};
+
 mod lifecycle_states;
 
 pub(crate) use lifecycle_states::LifecycleStates;
@@ -164,6 +170,8 @@ pub(crate) struct Tenant {
     pub identities: Vec<SimIdentity>,
     pub tasks: Vec<Task>,
     pub last_sync: HashMap<String, Instant>,
+    /// Identity attributes and transforms.
+    pub identity_model: IdentityModel,
     /// Lifecycle states per identity profile.
     pub lifecycle_states: LifecycleStates,
     /// Fields served verbatim in place of the stored ones (see [`WireOverrides`]).
@@ -194,6 +202,7 @@ impl Tenant {
                 .enumerate()
                 .map(|(i, s)| SimIdentity::from_seed(s, i))
                 .collect(),
+            identity_model: IdentityModel::from_seed(seed),
             ..Tenant::default()
         };
         let now = now_rfc3339();

@@ -205,6 +205,11 @@ pub struct PlanArgs {
     /// Exit with status 2 when something would change (for CI checks).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// For a change to a profile's attribute mappings, how many identities of the profile to
+    /// preview it on (the tenant's identity preview; listing identities needs a user-context
+    /// credential). 0 turns previews off.
+    #[arg(long, value_name = "N", default_value_t = crate::controller::profile::identity_preview::DEFAULT_SAMPLE_SIZE, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub preview_identities: u32,
 }
 
 #[cfg(test)]

@@ -145,7 +145,8 @@ pub async fn run_plan(args: PlanArgs) -> Result<bool, CliError> {
     let tenant = client
         .list_all_identity_profiles(&Default::default())
         .await?;
-    let previews = preview::preview(&manifests, &tenant);
+    let mut previews = preview::preview(&manifests, &tenant);
+    preview::preview_identities(&mut previews, &tenant, &client, args.preview_identities).await;
     print!("{}", preview::render(&previews));
     Ok(previews.iter().any(preview::Preview::changes))
 }

@@ -5,8 +5,10 @@
 use std::fmt::Write as _;
 
 use crate::api::IdentityProfile;
-use crate::api::identity_profile::ManagementPolicy;
+use crate::api::identity_profile::{AttributePreview, ManagementPolicy};
 use crate::controller::profile::diff::{PlanError, ProfilePlan, plan_profile};
+use crate::controller::profile::identity_preview;
+use isc_client::TenantClient;
 use isc_client::models::IdentityProfile as TenantProfile;
 
 /// Why manifests could not be previewed.
@@ -54,6 +56,9 @@ pub struct Preview {
     pub plan: Result<ProfilePlan, PlanError>,
     /// `managementPolicy: Observe`: the operator would only show this plan.
     pub observe_only: bool,
+    /// What a change to the attribute mappings would do to sample identities (see
+    /// [`preview_identities`]).
+    pub attribute_preview: Option<AttributePreview>,
 }
 
 impl Preview {
@@ -75,9 +80,34 @@ pub fn preview(manifests: &[IdentityProfile], tenant: &[TenantProfile]) -> Vec<P
                 name: m.spec.name.clone(),
                 plan: plan_profile(&m.spec.desired(), observed),
                 observe_only: m.spec.management_policy == ManagementPolicy::Observe,
+                attribute_preview: None,
             }
         })
         .collect()
+}
+
+/// Previews every planned attribute mapping change on up to `sample_size` identities of its
+/// profile (reads and preview calls only; nothing is written). 0 previews nothing.
+pub async fn preview_identities(
+    previews: &mut [Preview],
+    tenant: &[TenantProfile],
+    client: &TenantClient,
+    sample_size: u32,
+) {
+    if sample_size == 0 {
+        return;
+    }
+    for p in previews {
+        let observed = tenant.iter().find(|t| t.name == p.name);
+        let change = match (observed, &p.plan) {
+            (Some(observed), Ok(plan)) => identity_preview::mapping_change(observed, plan),
+            _ => None,
+        };
+        if let Some(change) = change {
+            p.attribute_preview =
+                Some(identity_preview::preview(client, &change, sample_size).await);
+        }
+    }
 }
 
 /// Human-readable report, one block per manifest, and a summary line.
@@ -101,6 +131,9 @@ pub fn render(previews: &[Preview]) -> String {
                         Some(v) => writeln!(out, "    {} {} = {v}", op.op, op.path),
                         None => writeln!(out, "    {} {}", op.op, op.path),
                     };
+                }
+                if let Some(shown) = &p.attribute_preview {
+                    out.push_str(&identity_preview::render(shown, "    "));
                 }
                 Ok(())
             }

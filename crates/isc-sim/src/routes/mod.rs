@@ -3,6 +3,7 @@
 
 mod collection;
 mod identities;
+mod identity_attributes;
 mod legacy;
 mod lifecycle_states;
 mod profiles;
@@ -10,6 +11,7 @@ mod reply;
 mod request;
 mod sources;
 mod tasks;
+mod transforms;
 
 use super::auth;
 use super::state::State;
@@ -194,6 +196,66 @@ pub(crate) static ROUTES: &[Route] = &[
         lifecycle_states::delete,
     ),
     route("GET", "/v2024/sources", "listSources", sources::list),
+    route(
+        "GET",
+        "/v2024/identity-attributes",
+        "listIdentityAttributes",
+        identity_attributes::list,
+    ),
+    user_only(route(
+        "POST",
+        "/v2024/identity-attributes",
+        "createIdentityAttribute",
+        identity_attributes::create,
+    )),
+    route(
+        "GET",
+        "/v2024/identity-attributes/{name}",
+        "getIdentityAttribute",
+        identity_attributes::get,
+    ),
+    user_only(route(
+        "PUT",
+        "/v2024/identity-attributes/{name}",
+        "putIdentityAttribute",
+        identity_attributes::put,
+    )),
+    user_only(route(
+        "DELETE",
+        "/v2024/identity-attributes/{name}",
+        "deleteIdentityAttribute",
+        identity_attributes::delete,
+    )),
+    route(
+        "GET",
+        "/v2024/transforms",
+        "listTransforms",
+        transforms::list,
+    ),
+    route(
+        "POST",
+        "/v2024/transforms",
+        "createTransform",
+        transforms::create,
+    ),
+    route(
+        "GET",
+        "/v2024/transforms/{id}",
+        "getTransform",
+        transforms::get,
+    ),
+    route(
+        "PUT",
+        "/v2024/transforms/{id}",
+        "updateTransform",
+        transforms::update,
+    ),
+    route(
+        "DELETE",
+        "/v2024/transforms/{id}",
+        "deleteTransform",
+        transforms::delete,
+    ),
     user_only(route(
         "GET",
         "/v2024/identities",

@@ -36,6 +36,14 @@ struct Cli {
     /// JSON seed file with sources, identities and identity profiles (default: built-in seed).
     #[arg(long)]
     seed: Option<PathBuf>,
+    /// Serve every seed source under ids derived from this tenant name (32 hex, stable): two
+    /// simulators started with different names have the same sources under different ids.
+    #[arg(long, value_name = "TENANT")]
+    tenant_source_ids: Option<String>,
+    /// Serve the seed source named NAME under ID (repeatable; applied after
+    /// `--tenant-source-ids`); its identities and seeded profiles follow it.
+    #[arg(long = "source-id", value_name = "NAME=ID")]
+    source_ids: Vec<String>,
     /// Access-token lifetime in seconds.
     #[arg(long, default_value_t = 749)]
     token_ttl_secs: u64,
@@ -68,6 +76,7 @@ async fn run_simulator(args: Cli) -> Result<(), String> {
             .map_err(|e| format!("cannot load seed {}: {e}", path.display()))?,
         None => Seed::builtin(),
     };
+    let seed = with_source_ids(seed, args.tenant_source_ids.as_deref(), &args.source_ids)?;
     let mut config = SimConfig::new(&clients[0].id, &clients[0].secret);
     config.clients = clients;
     config.seed = seed;
@@ -87,6 +96,23 @@ async fn run_simulator(args: Cli) -> Result<(), String> {
     shutdown_signal().await;
     running.shutdown().await;
     Ok(())
+}
+
+/// Applies `--tenant-source-ids` and then each `--source-id NAME=ID` to the seed.
+fn with_source_ids(seed: Seed, tenant: Option<&str>, pairs: &[String]) -> Result<Seed, String> {
+    let mut seed = match tenant {
+        Some(tenant) => seed.with_tenant_source_ids(tenant),
+        None => seed,
+    };
+    for pair in pairs {
+        let (name, id) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("--source-id {pair:?} is not NAME=ID"))?;
+        seed = seed
+            .with_source_id(name, id)
+            .map_err(|e| format!("--source-id {pair:?}: {e}"))?;
+    }
+    Ok(seed)
 }
 
 async fn shutdown_signal() {

@@ -130,3 +130,108 @@ fn an_address_in_use_fails_with_a_one_line_cause() {
     );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+/// Starts the binary with `args`; returns its base URL and the child.
+fn spawn_sim(args: &[&str]) -> (String, std::process::Child) {
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--client-id", "cli-id"])
+        .args(args)
+        .env("ISC_SIM_CLIENT_SECRET", "cli-secret")
+        .env("ISC_SIM_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn simulator");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let url = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    (url, child)
+}
+
+#[test]
+fn source_id_options_give_a_second_tenant_the_same_names_under_other_ids() {
+    let (default_url, mut default_sim) = spawn_sim(&[]);
+    let (other_url, mut other_sim) = spawn_sim(&[
+        "--tenant-source-ids",
+        "production",
+        "--source-id",
+        "HR Employees=prod-employees",
+    ]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let [default_sources, other_sources] = [&default_url, &other_url].map(|url| {
+        rt.block_on(async {
+            isc_client::client::install_crypto_provider();
+            let http = reqwest::Client::new();
+            let token: serde_json::Value = http
+                .post(format!("{url}/oauth/token"))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", "cli-id"),
+                    ("client_secret", "cli-secret"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let sources: Vec<serde_json::Value> = http
+                .get(format!("{url}/v2024/sources"))
+                .bearer_auth(token["access_token"].as_str().unwrap())
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            sources
+                .iter()
+                .map(|s| {
+                    (
+                        s["name"].as_str().unwrap().to_string(),
+                        s["id"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    let names = |list: &[(String, String)]| list.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&default_sources), names(&other_sources));
+    assert_eq!(default_sources.len(), 3);
+    assert_eq!(
+        other_sources[0],
+        ("HR Employees".to_string(), "prod-employees".to_string())
+    );
+    for (d, o) in default_sources.iter().zip(&other_sources) {
+        assert_ne!(d.1, o.1, "{} has another id", d.0);
+    }
+    for child in [&mut default_sim, &mut other_sim] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+#[test]
+fn a_malformed_source_id_option_fails_with_a_one_line_cause() {
+    let out = Command::new(BIN)
+        .args(["--client-id", "cli-id", "--source-id", "HR Employees"])
+        .env("ISC_SIM_CLIENT_SECRET", "cli-secret")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not NAME=ID"), "{stderr}");
+    let out = Command::new(BIN)
+        .args(["--client-id", "cli-id", "--source-id", "Nope=x1"])
+        .env("ISC_SIM_CLIENT_SECRET", "cli-secret")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no source is named 'Nope'"));
+}

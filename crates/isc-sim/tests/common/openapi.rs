@@ -248,3 +248,106 @@ pub fn convert(value: Value) -> Value {
         v => v,
     }
 }
+
+/// What validating a journal against the documents found.
+#[derive(Debug, Default)]
+pub struct JournalCheck {
+    /// Every `(operationId, status)` answered.
+    pub covered: BTreeSet<(String, u16)>,
+    /// Each way an entry breaks the documents (empty when all conform).
+    pub failures: Vec<String>,
+    /// Client request bodies validated.
+    pub checked_requests: usize,
+    /// Response bodies validated.
+    pub checked_responses: usize,
+}
+
+/// Checks every journal entry: the route and method the operation has in its document, a
+/// declared status, the response body against its schema, and bodies the tenant client sent
+/// (user agent `isc-operator/…`) against the request schema.
+pub fn check_journal(journal: &[isc_sim::JournalEntry]) -> JournalCheck {
+    let mut covered: BTreeSet<(String, u16)> = BTreeSet::new();
+    let mut failures = Vec::new();
+    let mut checked_requests = 0;
+    let mut checked_responses = 0;
+    for entry in journal {
+        let Some(op) = entry.operation_id.as_deref() else {
+            failures.push(format!("request matched no operation: {entry:?}"));
+            continue;
+        };
+        if op == "token" {
+            continue;
+        }
+        let doc = document_for(op);
+        let spec_op = doc
+            .operation(op)
+            .unwrap_or_else(|| panic!("{op} is not in the spec"));
+        if entry.route.as_deref() != Some(spec_op.route.as_str())
+            || entry.method != spec_op.method.to_uppercase()
+        {
+            failures.push(format!(
+                "{op}: journal says {} {:?} but the spec has {} {}",
+                entry.method, entry.route, spec_op.method, spec_op.route
+            ));
+        }
+        let status = entry.status;
+        if status == 0 {
+            // A dropped connection (fault injection) has no response to check.
+            continue;
+        }
+        covered.insert((op.to_string(), status));
+        if !doc.declared_statuses(op).contains(&status.to_string()) {
+            failures.push(format!("{op}: status {status} is not declared by the spec"));
+            continue;
+        }
+        match (doc.response_validator(op, status), &entry.response_body) {
+            (Some(validator), body) if !body.is_null() || status != 202 => {
+                checked_responses += 1;
+                for error in validator.iter_errors(body) {
+                    failures.push(format!(
+                        "{op} {status} response at {}: {error}; body: {body}",
+                        error.instance_path()
+                    ));
+                }
+            }
+            (None, body) if !body.is_null() => failures.push(format!(
+                "{op} {status}: the spec declares no body but the simulator sent {body}"
+            )),
+            _ => {}
+        }
+        let from_client = entry.headers["user-agent"]
+            .as_str()
+            .is_some_and(|ua| ua.starts_with("isc-operator/"));
+        if from_client && !entry.body.is_null() {
+            let content_type = entry.headers["content-type"]
+                .as_str()
+                .unwrap_or("")
+                .split(';')
+                .next()
+                .unwrap()
+                .trim()
+                .to_string();
+            match doc.request_validator(op, &content_type) {
+                Some(validator) => {
+                    checked_requests += 1;
+                    for error in validator.iter_errors(&entry.body) {
+                        failures.push(format!(
+                            "{op} request at {}: {error}; body: {}",
+                            error.instance_path(),
+                            entry.body
+                        ));
+                    }
+                }
+                None => failures.push(format!(
+                    "{op}: the client sent a {content_type:?} body the spec does not declare"
+                )),
+            }
+        }
+    }
+    JournalCheck {
+        covered,
+        failures,
+        checked_requests,
+        checked_responses,
+    }
+}

@@ -165,7 +165,9 @@ pub async fn preview(
             return preview;
         }
         Err(e) => {
-            preview.message = Some(short(&format!("no preview: listing identities failed: {e}")));
+            preview.message = Some(short(&format!(
+                "no preview: listing identities failed: {e}"
+            )));
             return preview;
         }
     };
@@ -257,9 +259,7 @@ fn rows(
                 .and_then(|a| a.previous_value.clone())
                 .or_else(|| attribute_text(identity, attribute));
             let mapped = change.maps(attribute);
-            let after = previewed
-                .filter(|_| mapped)
-                .and_then(|a| a.value.clone());
+            let after = previewed.filter(|_| mapped).and_then(|a| a.value.clone());
             let errors = previewed
                 .map(|a| {
                     a.error_messages
@@ -329,7 +329,11 @@ pub(super) async fn observe_preview(
 pub fn render(preview: &AttributePreview, indent: &str) -> String {
     let mut out = String::new();
     let identities = {
-        let mut names: Vec<&str> = preview.entries.iter().map(|e| e.identity.as_str()).collect();
+        let mut names: Vec<&str> = preview
+            .entries
+            .iter()
+            .map(|e| e.identity.as_str())
+            .collect();
         names.dedup();
         names.len()
     };

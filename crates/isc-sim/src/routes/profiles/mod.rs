@@ -10,6 +10,14 @@
 //! - A PATCH or import that really changes `authoritativeSource` or `identityAttributeConfig`
 //!   sets `identityRefreshRequired`; processing the profile clears it when the task completes.
 //! - `modified` changes only when the stored profile changed.
+//! - A create or import whose `identityAttributeConfig` maps to an identity attribute the tenant
+//!   does not have, or whose `reference` transform (at any depth) names a transform the tenant
+//!   does not have (by name, as the `Reference` schema documents, or by id), is refused: 400
+//!   naming the mapping and the missing object (an import answers it as that object's error).
+//!   A PATCH is checked the same way when it changes `identityAttributeConfig`, so a profile
+//!   whose mapping went stale can still get other edits. The official documents do not say
+//!   what the tenant does (a community provider reports such mappings rejected, or accepted
+//!   and then dropped); the simulator refuses, the stricter of the two.
 //! - Import matches by id, else by name (case-insensitively), answers per object and never
 //!   leaves two profiles with one name; what the official documents leave open about it, and
 //!   what the simulator chose, is listed in the `transfer` module.
@@ -64,8 +72,8 @@ fn find(state: &State, id: &str) -> Result<usize, Reply> {
         .ok_or_else(|| Reply::not_found(format!("Identity profile '{id}' was not found")))
 }
 
-/// Validates a profile body (create and import): required fields, shape and a known source.
-/// Read-only fields are dropped.
+/// Validates a profile body (create and import): required fields, shape, a known source and
+/// mappings to known identity attributes and transforms. Read-only fields are dropped.
 fn parse_profile(tenant: &Tenant, body: Value) -> Result<IdentityProfile, String> {
     let Value::Object(mut map) = body else {
         return Err("The identity profile must be a JSON object".to_string());
@@ -90,6 +98,9 @@ fn parse_profile(tenant: &Tenant, body: Value) -> Result<IdentityProfile, String
     }
     let mut profile: IdentityProfile = serde_json::from_value(Value::Object(map))
         .map_err(|e| format!("Not a valid IdentityProfile: {e}"))?;
+    tenant
+        .identity_model
+        .check_mappings(profile.identity_attribute_config.as_ref())?;
     profile.authoritative_source = tenant
         .canonical_source(&profile.authoritative_source)
         .ok_or_else(|| {

@@ -115,6 +115,13 @@ pub(in crate::routes) fn update(state: &mut State, req: &Req, _: &mut Notes) -> 
                 new.authoritative_source.id.as_deref().unwrap_or_default()
             ))
         })?;
+    if new.identity_attribute_config != old.identity_attribute_config {
+        state
+            .tenant
+            .identity_model
+            .check_mappings(new.identity_attribute_config.as_ref())
+            .map_err(Reply::bad_request)?;
+    }
     let new = settle_update(&state.tenant, &old, new);
     state.tenant.profiles[idx] = new.clone();
     Ok(Reply::json(StatusCode::OK, &new))

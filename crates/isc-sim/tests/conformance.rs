@@ -8,14 +8,14 @@ pub mod common;
 use std::time::Duration;
 
 use common::openapi::{JournalCheck, check_journal};
+use common::tenant_client;
 use isc_client::filter::Filter;
 use isc_client::models::*;
-use isc_client::{IdentityDefaultFilter, ListParams, TenantClient, TenantClientConfig};
+use isc_client::{IdentityDefaultFilter, ListParams, TenantClient};
 use isc_sim::testing::{
     APP_CLIENT_ID, APP_CLIENT_SECRET, SimAdmin, USER_CLIENT_ID, USER_CLIENT_SECRET, sim_config,
     start_sim,
 };
-use secrecy::SecretString;
 use serde_json::json;
 
 /// Every operation of NOTES.md's table that the operator uses, plus the legacy refresh.
@@ -57,19 +57,6 @@ const ERROR_CASES: &[(&str, u16)] = &[
 ];
 
 const RAW_AGENT: &str = "conformance-raw";
-
-/// A tenant client for the simulator, with fast retries so the test stays quick.
-fn tenant_client(sim: &isc_sim::RunningSimulator, id: &str, secret: &str) -> TenantClient {
-    let mut config =
-        TenantClientConfig::new(&sim.base_url(), id, SecretString::from(secret.to_string()))
-            .expect("valid config");
-    config.retry.min_delay = Duration::from_millis(20);
-    config.retry.max_delay = Duration::from_millis(200);
-    config.request_timeout = Duration::from_secs(5);
-    // The simulator serves plain http on loopback.
-    config.allow_insecure_http = true;
-    TenantClient::new(config).expect("client builds")
-}
 
 async fn wait_for_task(client: &isc_client::TenantClient, id: &str) -> TaskStatus {
     for _ in 0..100 {

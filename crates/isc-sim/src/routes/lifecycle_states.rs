@@ -23,6 +23,8 @@
 //! - `identityCount` is computed on read: identities of the profile's authoritative source
 //!   whose lifecycle state is this state's technical name. Deleting a state that identities
 //!   are in is allowed (nothing documents a refusal).
+//! - A state created without `emailNotificationOption` gets the schema defaults (three `false`
+//!   flags, no addresses), so it is always present and a PATCH can `replace` its members.
 //! - A new profile has no lifecycle states; deleting a profile deletes its states.
 //! - `filters` is refused with 400 (not supported by the operation); `modified` changes only
 //!   when the stored state changed; the delete answer has `type: LIFECYCLE_STATE`.
@@ -31,7 +33,7 @@ use http::StatusCode;
 use json_patch::Patch;
 use serde_json::Value;
 
-use isc_wire::models::{LifecycleStateDeleted, ProfileLifecycleState};
+use isc_wire::models::{EmailNotificationOption, LifecycleStateDeleted, ProfileLifecycleState};
 
 use super::{
     HandlerResult, Notes, Reply, Req, json_body, json_patch_body, list_reply, paging, select,
@@ -173,6 +175,8 @@ pub(super) fn create(state: &mut State, req: &Req, _: &mut Notes) -> HandlerResu
     new.created = Some(now.clone());
     new.modified = Some(now);
     new.identity_count = None;
+    new.email_notification_option
+        .get_or_insert_with(EmailNotificationOption::default);
     state
         .tenant
         .lifecycle_states

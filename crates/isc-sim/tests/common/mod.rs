@@ -248,3 +248,24 @@ pub async fn identity_ids(env: &Env, n: usize) -> Vec<String> {
         .map(|i| i["id"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// A tenant client (user agent `isc-operator/…`, so its request bodies are validated) for the
+/// simulator, with fast retries so tests stay quick.
+pub fn tenant_client(
+    sim: &isc_sim::RunningSimulator,
+    id: &str,
+    secret: &str,
+) -> isc_client::TenantClient {
+    let mut config = isc_client::TenantClientConfig::new(
+        &sim.base_url(),
+        id,
+        secrecy::SecretString::from(secret.to_string()),
+    )
+    .expect("valid config");
+    config.retry.min_delay = Duration::from_millis(20);
+    config.retry.max_delay = Duration::from_millis(200);
+    config.request_timeout = Duration::from_secs(5);
+    // The simulator serves plain http on loopback.
+    config.allow_insecure_http = true;
+    isc_client::TenantClient::new(config).expect("client builds")
+}

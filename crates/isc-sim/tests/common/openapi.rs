@@ -315,8 +315,10 @@ pub fn check_journal(journal: &[isc_sim::JournalEntry]) -> JournalCheck {
             )),
             _ => {}
         }
-        let from_client = entry.headers["user-agent"]
-            .as_str()
+        let from_client = entry
+            .headers
+            .get("user-agent")
+            .and_then(Value::as_str)
             .is_some_and(|ua| ua.starts_with("isc-operator/"));
         if from_client && !entry.body.is_null() {
             let content_type = entry.headers["content-type"]

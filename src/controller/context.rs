@@ -66,6 +66,8 @@ pub struct Context {
     /// Process-wide state of the `ProcessingRequest` controller (attribute-sync spacing, task
     /// polling times).
     pub processing: crate::controller::processing::ProcessingState,
+    /// The identity-model kinds' shared tenant lists (see [`crate::controller::managed`]).
+    pub identity_model_lists: crate::controller::managed::IdentityModelLists,
     /// Backoff bounds for transient errors.
     pub backoff: (Duration, Duration),
 }
@@ -94,6 +96,7 @@ impl Context {
             lifecycle_states: kube::runtime::reflector::store().0,
             failures: Mutex::new(Failures::default()),
             processing: Default::default(),
+            identity_model_lists: Default::default(),
             backoff: (Duration::from_millis(500), Duration::from_secs(300)),
         }
     }

@@ -21,6 +21,7 @@
 pub mod context;
 pub mod error;
 pub mod kstatus;
+pub mod managed;
 pub mod metrics;
 pub mod pause;
 pub mod processing;
@@ -162,6 +163,7 @@ pub async fn run(
     let (processing_store, processing_events) =
         reflected::<ProcessingRequest>(&client, &namespace, compact_finished_request);
     let (secret_store, secret_events) = reflected_secrets(&client, &namespace);
+    let identity_model = managed::run::IdentityModelWatches::new(&client, &namespace);
     let (sweep_trigger, swept) = futures::channel::mpsc::unbounded();
     let bounded = || controller::Config::default().concurrency(RECONCILE_CONCURRENCY);
     let profile_controller = Controller::for_stream(profile_events, profile_store.clone())
@@ -184,7 +186,9 @@ pub async fn run(
         ),
         &health,
     );
-    let mut context = Context::new(client.clone(), profile_store, instance, metrics)
+    let context = Context::new(client.clone(), profile_store, instance, metrics);
+    let mut context = identity_model
+        .stores_into(context)
         .with_tenant_store(tenant_store)
         .with_secret_store(secret_store)
         .with_tenant_policy(policy)
@@ -215,6 +219,7 @@ pub async fn run(
     let secrets = secret_events
         .take_until(shutdown.clone())
         .for_each(|_| futures::future::ready(()));
+    let identity_model = identity_model.run(Arc::clone(&ctx), shutdown.clone(), &health);
     let sweeps = resync::run_sweeps(Arc::clone(&ctx), sweep_trigger, shutdown);
     futures::join!(
         drain_with_heartbeat(profile_results, "IdentityProfile", &health),
@@ -223,6 +228,7 @@ pub async fn run(
         synced,
         secrets,
         sweeps,
+        identity_model,
     );
 }
 

@@ -75,7 +75,8 @@ impl ApiDocument {
             .and_then(Value::as_object)
             .cloned()
             .expect("document has paths");
-        let components = convert(doc.get("components").cloned().unwrap_or(json!({})));
+        let mut components = convert(doc.get("components").cloned().unwrap_or(json!({})));
+        relax_transform_attributes(&mut components);
         ApiDocument {
             paths,
             components,
@@ -114,6 +115,11 @@ impl ApiDocument {
     fn raw_components_pointer(&self, pointer: &str) -> Option<&Value> {
         let rest = pointer.strip_prefix("/components")?;
         self.components.pointer(rest)
+    }
+
+    /// The JSON schema of a named component (`#/components/schemas/{name}`).
+    pub fn component_validator(&self, name: &str) -> jsonschema::Validator {
+        self.schema_validator(&json!({"$ref": format!("#/components/schemas/{name}")}))
     }
 
     /// Status codes the operation declares.
@@ -176,6 +182,30 @@ impl ApiDocument {
             .clone();
         let schema = body.get("content")?.get(content_type)?.get("schema")?;
         Some(self.schema_validator(schema))
+    }
+}
+
+/// `Transform.attributes` is a `oneOf` over one schema per transform type, but the members
+/// overlap (`lower`, `upper`, `trim`... are the same schema, and none forbids extra
+/// properties), so no `attributes` object can match exactly one of them: read literally, the
+/// document rejects every transform. Validated as `anyOf` (matches at least one member); the
+/// transform tests also check `attributes` against the member whose title is the `type`.
+fn relax_transform_attributes(components: &mut Value) {
+    fn one_of_to_any_of(schema: &mut Value) {
+        if let Some(obj) = schema.as_object_mut()
+            && let Some(members) = obj.remove("oneOf")
+        {
+            obj.insert("anyOf".to_string(), members);
+        }
+    }
+    let Some(attributes) = components.pointer_mut("/schemas/Transform/properties/attributes")
+    else {
+        return;
+    };
+    one_of_to_any_of(attributes);
+    // Nullable: `anyOf: [null, {oneOf: [...]}]` after conversion.
+    if let Some(members) = attributes.get_mut("anyOf").and_then(Value::as_array_mut) {
+        members.iter_mut().for_each(one_of_to_any_of);
     }
 }
 

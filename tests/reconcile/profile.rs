@@ -8,6 +8,7 @@ mod finalizer;
 mod lifecycle;
 mod ownership;
 mod pause;
+mod preview;
 mod refusals;
 mod waves;
 

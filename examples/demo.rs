@@ -17,8 +17,8 @@ use isc_sim::testing::SimAdmin;
 use isc_sim::{RunningSimulator, SimClient, SimConfig};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{ApiResource, DynamicObject};
-use kube::{Api, ResourceExt};
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, ResourceExt};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 

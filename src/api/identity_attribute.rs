@@ -36,7 +36,10 @@ pub struct IdentityAttributeSpec {
     /// attribute with this name is adopted rather than created. Immutable: the tenant cannot
     /// rename an attribute.
     #[x_kube(validation = Rule::new("self == oldSelf").message("name is immutable: the tenant identifies an identity attribute by its name; create a new IdentityAttribute instead"))]
-    #[schemars(length(min = 1, max = 128), regex(pattern = r"^[A-Za-z][A-Za-z0-9_]*$"))]
+    #[schemars(
+        length(min = 1, max = 128),
+        regex(pattern = r"^[A-Za-z][A-Za-z0-9_]*$")
+    )]
     pub name: String,
     /// Business-friendly name. Unmanaged when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]

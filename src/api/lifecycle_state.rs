@@ -35,7 +35,10 @@ pub struct LifecycleStateSpec {
     pub identity_profile_ref: IdentityProfileRef,
     /// Technical name, unique within the profile (the key for adoption). Immutable.
     #[x_kube(validation = Rule::new("self == oldSelf").message("technicalName is immutable; create a new LifecycleState instead"))]
-    #[schemars(length(min = 1, max = 128), regex(pattern = r"^[a-z0-9][a-zA-Z0-9_-]*$"))]
+    #[schemars(
+        length(min = 1, max = 128),
+        regex(pattern = r"^[a-z0-9][a-zA-Z0-9_-]*$")
+    )]
     pub technical_name: String,
     /// Display name.
     #[schemars(length(min = 1, max = 128))]

@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 
 pub use identity_attribute::{IdentityAttribute, IdentityAttributeSpec};
 pub use identity_profile::{IdentityProfile, IdentityProfileSpec, IdentityProfileStatus};
-pub use processing_request::{ProcessingRequest, ProcessingRequestSpec, ProcessingRequestStatus};
 pub use lifecycle_state::{LifecycleState, LifecycleStateSpec};
 pub use managed::TenantObjectStatus;
+pub use processing_request::{ProcessingRequest, ProcessingRequestSpec, ProcessingRequestStatus};
 pub use tenant::{Tenant, TenantSpec, TenantStatus};
 pub use transform::{Transform, TransformSpec};
 

@@ -1,5 +1,5 @@
 //! The `isc-operator` commands behind `src/main.rs`: argument types ([`args`]), and the commands
-//! that work against a tenant without a cluster: `export` (tenant profiles as manifests) and
+//! that work against a tenant without a cluster: `export` (the tenant's identity model as manifests) and
 //! `plan` (what applying manifests would change, implemented in [`preview`]). `run` hands over
 //! to [`crate::runtime`].
 
@@ -8,7 +8,6 @@ pub mod export;
 pub mod manifests;
 pub mod preview;
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -116,24 +115,16 @@ pub fn plan_exit_status(changes: bool, detailed_exitcode: bool) -> u8 {
     }
 }
 
-/// `export`: prints the tenant's profiles as manifests; profiles that cannot be expressed are
-/// skipped with a warning on stderr.
+/// `export`: prints the tenant's identity model as manifests; objects that cannot be
+/// expressed are skipped with a warning on stderr.
 pub async fn run_export(args: ExportArgs) -> Result<(), CliError> {
     let client = args.tenant.client()?;
-    let profiles = client
-        .list_all_identity_profiles(&Default::default())
-        .await?;
-    let mut taken = BTreeSet::new();
-    let mut manifests = Vec::new();
-    for profile in &profiles {
-        let name = export::manifest_name(&profile.name, &mut taken);
-        match export::profile_manifest(profile, &name, &args.tenant_ref) {
-            Ok(m) => manifests.push(m),
-            Err(e) => eprintln!("warning: not exported: {e}"),
-        }
+    let exported = export::export_tenant(&client, &args.tenant_ref).await?;
+    for skipped in &exported.skipped {
+        eprintln!("warning: not exported: {skipped}");
     }
     let mut out = std::io::stdout().lock();
-    out.write_all(export::manifests_yaml(&manifests).as_bytes())
+    out.write_all(export::manifests_yaml(&exported.manifests).as_bytes())
         .and_then(|_| out.flush())
         .map_err(CliError::Stdout)
 }

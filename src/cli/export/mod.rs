@@ -1,8 +1,16 @@
-//! `isc-operator export`: turns the tenant's identity profiles into `IdentityProfile` manifests,
-//! so an existing tenant can be brought under Git without retyping anything. Applying the
-//! output adopts every profile with zero writes to the tenant.
+//! `isc-operator export`: turns the tenant's identity model (identity attributes, transforms,
+//! identity profiles and their lifecycle states) into manifests, so an existing tenant can be
+//! brought under Git without retyping anything. Applying the output adopts every object with
+//! zero writes to the tenant. The profile manifest is here; the other kinds in
+//! [`identity_model`].
+
+pub mod identity_model;
 
 use std::collections::BTreeSet;
+
+use isc_client::TenantClient;
+use isc_client::error::IscError;
+use serde::Serialize;
 
 use crate::api::identity_profile::{
     AttributeConfigSpec, AttributeTransformSpec, DeletionPolicy, ManagementPolicy, OwnerRef,
@@ -126,9 +134,9 @@ pub fn profile_manifest(
 }
 
 /// The manifests as one YAML stream, with a header comment.
-pub fn manifests_yaml(manifests: &[IdentityProfile]) -> String {
+pub fn manifests_yaml<T: Serialize>(manifests: &[T]) -> String {
     let mut out = String::from(
-        "# Exported by `isc-operator export`; applying it adopts these profiles without changing them.\n",
+        "# Exported by `isc-operator export`; applying it adopts these objects without changing them.\n",
     );
     for m in manifests {
         let mut value = serde_json::to_value(m).expect("manifest serializes");
@@ -139,6 +147,79 @@ pub fn manifests_yaml(manifests: &[IdentityProfile]) -> String {
         out.push_str(&serde_yaml_ng::to_string(&value).expect("manifest to YAML"));
     }
     out
+}
+
+/// What [`export_tenant`] read: the manifests (in the order to apply them: attributes and
+/// transforms before the profiles that use them, lifecycle states after their profiles) and one
+/// line per tenant object left out.
+#[derive(Debug, Default)]
+pub struct Export {
+    /// Every manifest, as JSON objects.
+    pub manifests: Vec<serde_json::Value>,
+    /// Why each left-out object was left out.
+    pub skipped: Vec<String>,
+}
+
+fn push<T: Serialize>(export: &mut Export, manifest: T) {
+    export
+        .manifests
+        .push(serde_json::to_value(manifest).expect("manifest serializes"));
+}
+
+/// Reads the tenant's identity model and turns it into manifests for the `Tenant` object named
+/// `tenant_ref`: one list call per kind, plus one lifecycle-state list per exported profile.
+pub async fn export_tenant(client: &TenantClient, tenant_ref: &str) -> Result<Export, IscError> {
+    let mut export = Export::default();
+    let mut taken = BTreeSet::new();
+    for attribute in client.list_identity_attributes().await? {
+        let name = manifest_name(&attribute.name, &mut taken);
+        match identity_model::attribute_manifest(&attribute, &name, tenant_ref) {
+            Ok(m) => push(&mut export, m),
+            Err(e) => export.skipped.push(e.to_string()),
+        }
+    }
+    let mut taken = BTreeSet::new();
+    for transform in client.list_all_transforms(&Default::default()).await? {
+        let name = manifest_name(&transform.name, &mut taken);
+        match identity_model::transform_manifest(&transform, &name, tenant_ref) {
+            Ok(m) => push(&mut export, m),
+            Err(e) => export.skipped.push(e.to_string()),
+        }
+    }
+    let mut taken = BTreeSet::new();
+    let mut profiles = Vec::new();
+    for profile in client
+        .list_all_identity_profiles(&Default::default())
+        .await?
+    {
+        let name = manifest_name(&profile.name, &mut taken);
+        match profile_manifest(&profile, &name, tenant_ref) {
+            Ok(m) => {
+                push(&mut export, m);
+                profiles.push((profile.id.clone(), name));
+            }
+            Err(e) => export.skipped.push(e.to_string()),
+        }
+    }
+    let mut taken = BTreeSet::new();
+    for (id, object_name) in profiles {
+        let Some(id) = id else { continue };
+        for state in client
+            .list_all_lifecycle_states(&id, &Default::default())
+            .await?
+        {
+            let name = manifest_name(
+                &format!("{object_name}-{}", state.technical_name),
+                &mut taken,
+            );
+            match identity_model::lifecycle_state_manifest(&state, &name, &object_name, tenant_ref)
+            {
+                Ok(m) => push(&mut export, m),
+                Err(e) => export.skipped.push(e.to_string()),
+            }
+        }
+    }
+    Ok(export)
 }
 
 #[cfg(test)]

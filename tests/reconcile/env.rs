@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use isc_operator::api::{IdentityProfile, ProcessingRequest, Tenant};
+use isc_operator::api::{
+    IdentityAttribute, IdentityProfile, LifecycleState, ProcessingRequest, Tenant, Transform,
+};
 use isc_operator::controller::context::Context;
 use isc_operator::controller::metrics::Metrics;
 use isc_operator::controller::processing::gate::{SYNC_MARGIN, SYNC_WINDOW, SyncGate};
@@ -68,6 +70,14 @@ pub struct TestEnv {
     pub ctx: Arc<Context>,
     profiles: Writer<IdentityProfile>,
     tenants: std::sync::Mutex<Writer<Tenant>>,
+    identity_model: std::sync::Mutex<IdentityModelWriters>,
+}
+
+/// The watch caches of the identity-model kinds, as their controllers' watches fill them.
+struct IdentityModelWriters {
+    attributes: Writer<IdentityAttribute>,
+    transforms: Writer<Transform>,
+    lifecycle_states: Writer<LifecycleState>,
 }
 
 impl TestEnv {
@@ -105,7 +115,11 @@ impl TestEnv {
         let (store, profiles) = reflector::store::<IdentityProfile>();
         let (tenant_store, mut tenants) = reflector::store::<Tenant>();
         tenants.apply_watcher_event(&watcher::Event::Apply(tenant));
+        let (attribute_store, attributes) = reflector::store::<IdentityAttribute>();
+        let (transform_store, transforms) = reflector::store::<Transform>();
+        let (state_store, lifecycle_states) = reflector::store::<LifecycleState>();
         let mut ctx = Context::new(kube.client(), store, None, Arc::new(Metrics::default()))
+            .with_identity_model_stores(attribute_store, transform_store, state_store)
             .with_tenant_store(tenant_store)
             .with_tenant_policy(test_policy());
         if secret_store {
@@ -128,6 +142,11 @@ impl TestEnv {
             ctx: Arc::new(ctx),
             tenants: std::sync::Mutex::new(tenants),
             profiles,
+            identity_model: std::sync::Mutex::new(IdentityModelWriters {
+                attributes,
+                transforms,
+                lifecycle_states,
+            }),
         }
     }
 
@@ -180,6 +199,51 @@ impl TestEnv {
             .lock()
             .expect("tenant cache")
             .apply_watcher_event(&watcher::Event::Delete(obj.clone()));
+    }
+
+    /// Stores an IdentityAttribute in the API and in its watch cache, returning it as stored.
+    pub fn put_attribute(&self, obj: &IdentityAttribute) -> IdentityAttribute {
+        let stored = self.kube.insert(obj);
+        self.cache_attribute(&stored);
+        stored
+    }
+
+    /// Puts the IdentityAttribute (as stored, e.g. after a reconcile) into its watch cache.
+    pub fn cache_attribute(&self, obj: &IdentityAttribute) {
+        let mut writers = self.identity_model.lock().expect("identity model caches");
+        writers
+            .attributes
+            .apply_watcher_event(&watcher::Event::Apply(obj.clone()));
+    }
+
+    /// Stores a Transform in the API and in its watch cache, returning it as stored.
+    pub fn put_transform(&self, obj: &Transform) -> Transform {
+        let stored = self.kube.insert(obj);
+        self.cache_transform(&stored);
+        stored
+    }
+
+    /// Puts the Transform (as stored) into its watch cache.
+    pub fn cache_transform(&self, obj: &Transform) {
+        let mut writers = self.identity_model.lock().expect("identity model caches");
+        writers
+            .transforms
+            .apply_watcher_event(&watcher::Event::Apply(obj.clone()));
+    }
+
+    /// Stores a LifecycleState in the API and in its watch cache, returning it as stored.
+    pub fn put_lifecycle_state(&self, obj: &LifecycleState) -> LifecycleState {
+        let stored = self.kube.insert(obj);
+        self.cache_lifecycle_state(&stored);
+        stored
+    }
+
+    /// Puts the LifecycleState (as stored) into its watch cache.
+    pub fn cache_lifecycle_state(&self, obj: &LifecycleState) {
+        let mut writers = self.identity_model.lock().expect("identity model caches");
+        writers
+            .lifecycle_states
+            .apply_watcher_event(&watcher::Event::Apply(obj.clone()));
     }
 
     /// Stores a ProcessingRequest, returning it as stored.

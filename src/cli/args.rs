@@ -199,7 +199,7 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub tenant: TenantArgs,
     /// Manifest files or directories of `*.yaml` (several documents per file allowed; kinds
-    /// other than IdentityProfile are ignored).
+    /// other than IdentityProfile, IdentityAttribute, Transform and LifecycleState are ignored).
     #[arg(short = 'f', long = "filename", required = true)]
     pub files: Vec<PathBuf>,
     /// Exit with status 2 when something would change (for CI checks).

@@ -6,6 +6,7 @@
 pub mod args;
 pub mod export;
 pub mod manifests;
+pub mod plan_model;
 pub mod preview;
 
 use std::io::Write;
@@ -139,7 +140,10 @@ pub async fn run_plan(args: PlanArgs) -> Result<bool, CliError> {
     let mut previews = preview::preview(&manifests, &tenant);
     preview::preview_identities(&mut previews, &tenant, &client, args.preview_identities).await;
     print!("{}", preview::render(&previews));
-    Ok(previews.iter().any(preview::Preview::changes))
+    let model = plan_model::load_model_manifests(&args.files)?;
+    let model_previews = plan_model::plan_model(&client, &model, &manifests, &tenant).await?;
+    print!("{}", plan_model::render_model(&model_previews));
+    Ok(previews.iter().any(preview::Preview::changes) || model_previews.iter().any(|p| p.writes))
 }
 
 #[cfg(test)]

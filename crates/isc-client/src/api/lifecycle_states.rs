@@ -14,7 +14,11 @@ fn states_path(profile_id: &str) -> Result<String, IscError> {
 
 /// `/v2024/identity-profiles/{profile_id}/lifecycle-states/{id}`.
 fn state_path(profile_id: &str, id: &str) -> Result<String, IscError> {
-    Ok(format!("{}/{}", states_path(profile_id)?, path_segment(id)?))
+    Ok(format!(
+        "{}/{}",
+        states_path(profile_id)?,
+        path_segment(id)?
+    ))
 }
 
 impl TenantClient {
@@ -73,8 +77,11 @@ impl TenantClient {
         profile_id: &str,
         id: &str,
     ) -> Result<LifecycleStateDeleted, IscError> {
-        self.call(&ApiRequest::new(Method::DELETE, state_path(profile_id, id)?))
-            .await
+        self.call(&ApiRequest::new(
+            Method::DELETE,
+            state_path(profile_id, id)?,
+        ))
+        .await
     }
 }
 

@@ -15,10 +15,16 @@
 //!   `GET|POST /__sim/identity-profiles`, `GET|PATCH|DELETE /__sim/identity-profiles/{id}`
 //!   (PATCH is a JSON merge patch that may touch any field), `GET|POST /__sim/identities`,
 //!   `GET /__sim/tasks`, `GET /__sim/sources`.
+//! - Lifecycle states, likewise: `GET|POST /__sim/identity-profiles/{id}/lifecycle-states`
+//!   (POST stores one; id and times generated when absent, same id replaced) and
+//!   `PATCH /__sim/identity-profiles/{id}/lifecycle-states/{lifecycle-state-id}` (JSON merge
+//!   patch, any field).
 //! - `POST /__sim/identity-profiles/{id}/wire-overrides` `{field: any JSON, ...}`: from now on
 //!   every tenant answer carrying that profile (list, get, patch, export) shows these top-level
 //!   fields verbatim (nulls and wrong types included), as a tenant with damaged data would;
 //!   answers 200 with the profile as served. `DELETE` removes them (a reset does too).
+
+mod lifecycle_states;
 
 use std::time::{Duration, Instant};
 
@@ -271,6 +277,15 @@ pub(crate) fn handle(
                 "Identity profile '{id}' was not found"
             ))),
         },
+        ("GET", ["identity-profiles", id, "lifecycle-states"]) => {
+            lifecycle_states::list(&mut state, id)
+        }
+        ("POST", ["identity-profiles", id, "lifecycle-states"]) => {
+            lifecycle_states::put(&mut state, id, body)
+        }
+        ("PATCH", ["identity-profiles", id, "lifecycle-states", state_id]) => {
+            lifecycle_states::merge(&mut state, id, state_id, body)
+        }
         ("POST", ["identity-profiles", id, "wire-overrides"]) => {
             set_wire_overrides(&mut state, id, body)
         }

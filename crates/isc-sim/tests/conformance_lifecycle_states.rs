@@ -475,3 +475,53 @@ async fn deleting_a_profile_deletes_its_states() {
     assert_eq!(r.body, json!([]));
     env.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn admin_edits_act_as_the_ui_and_show_in_the_api() {
+    let env = start().await;
+    let client = user(&env);
+    let profile = profile_id(&env, "Employees").await;
+    // Made "in the UI" before the operator looks: the API lists it.
+    let stored = env
+        .admin
+        .put_lifecycle_state(
+            &profile,
+            json!({"name": "Active", "technicalName": "active"}),
+        )
+        .await;
+    let id = stored["id"].as_str().unwrap().to_string();
+    let listed = client
+        .list_all_lifecycle_states(&profile, &ListParams::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id.as_deref(), Some(id.as_str()));
+    // Changed "in the UI" (drift), any field: the API shows the change; no API call made it.
+    env.admin.clear_journal().await;
+    let merged = env
+        .admin
+        .merge_lifecycle_state(
+            &profile,
+            &id,
+            json!({"description": "edited", "enabled": true}),
+        )
+        .await;
+    assert_eq!(merged["description"], "edited");
+    assert!(env.admin.api_calls().await.is_empty());
+    let got = client.get_lifecycle_state(&profile, &id).await.unwrap();
+    assert_eq!(got.description.as_deref(), Some("edited"));
+    assert!(got.enabled);
+    let admin_view = env.admin.lifecycle_states(&profile).await;
+    assert_eq!(admin_view.len(), 1);
+    assert_eq!(admin_view[0]["description"], "edited");
+    let r = env
+        .admin_request(
+            Method::PATCH,
+            &format!("/__sim/identity-profiles/{profile}/lifecycle-states/nope"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_journal_conforms(&env).await;
+    env.sim.shutdown().await;
+}

@@ -85,6 +85,32 @@ impl SimAdmin {
             .await
     }
 
+    /// The lifecycle states of a profile, as the tenant serves them.
+    pub async fn lifecycle_states(&self, profile_id: &str) -> Vec<Value> {
+        self.get(&format!(
+            "/__sim/identity-profiles/{profile_id}/lifecycle-states"
+        ))
+        .await
+    }
+
+    /// Stores a lifecycle state as if made in the UI (no ISC validation); returns it.
+    pub async fn put_lifecycle_state(&self, profile_id: &str, state: Value) -> Value {
+        let path = format!("/__sim/identity-profiles/{profile_id}/lifecycle-states");
+        self.post(&path, state).await
+    }
+
+    /// Applies a JSON merge patch to a stored lifecycle state (any field); returns the result.
+    pub async fn merge_lifecycle_state(
+        &self,
+        profile_id: &str,
+        id: &str,
+        merge_patch: Value,
+    ) -> Value {
+        let path = format!("/__sim/identity-profiles/{profile_id}/lifecycle-states/{id}");
+        self.send(reqwest::Method::PATCH, &path, Some(merge_patch))
+            .await
+    }
+
     /// Adds or replaces an identity; returns it.
     pub async fn put_identity(&self, identity: Value) -> Value {
         self.post("/__sim/identities", identity).await

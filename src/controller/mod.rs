@@ -27,6 +27,7 @@ pub mod pause;
 pub mod processing;
 pub mod profile;
 pub mod profile_cache;
+pub mod references;
 pub mod resync;
 pub mod status;
 pub mod tenant;
@@ -169,6 +170,12 @@ pub async fn run(
     let profile_controller = Controller::for_stream(profile_events, profile_store.clone())
         .with_config(bounded())
         .reconcile_on(swept);
+    let profile_controller = profile::dependencies::watch_dependencies(
+        profile_controller,
+        &client,
+        &namespace,
+        &profile_store,
+    );
     let tenant_controller =
         Controller::for_stream(tenant_events, tenant_store.clone()).with_config(bounded());
     let processing_controller =

@@ -39,6 +39,7 @@ use crate::controller::error::ReconcileError;
 use crate::controller::pause::shown_hold_outdated;
 use crate::controller::profile;
 use crate::controller::profile_cache::TenantProfiles;
+use crate::controller::references;
 use crate::controller::status::{TRUE, condition, find_condition};
 use crate::controller::tenant_pool::jittered;
 
@@ -104,7 +105,11 @@ pub fn needs_reconcile(obj: &IdentityProfile, listed: &TenantProfiles) -> Option
     {
         return Some(SweepReason::Malformed);
     }
-    let desired = obj.spec.desired();
+    // Names in the spec stand for the ids the last reconcile resolved them to (shown in
+    // status); a reconcile resolves them again.
+    let Ok(desired) = references::desired_profile(&obj.spec, &status.resolved_references) else {
+        return Some(SweepReason::NotReady);
+    };
     let Ok(valid) = desired.validated() else {
         // A Ready object whose spec no longer validates has a lagging generation; a spec
         // that never validated is not Ready. Either way its reconcile says why.

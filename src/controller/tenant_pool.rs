@@ -24,6 +24,7 @@ use crate::controller::error::ReconcileError;
 use crate::controller::metrics::Metrics;
 use crate::controller::profile::wave::{CreateWaves, WaveSettings};
 use crate::controller::profile_cache::ProfileListCache;
+use crate::controller::references::ReferenceCache;
 use crate::controller::tenant_policy::{TenantPolicy, Transport};
 use isc_client::{RateLimit, TenantClient, TenantClientConfig};
 
@@ -39,6 +40,9 @@ pub struct TenantHandle {
     pub transport: Transport,
     /// New profiles of this tenant, created together.
     pub waves: CreateWaves,
+    /// Name lookups (sources, transforms, identities by alias) shared by every object of this
+    /// tenant, one list per kind per resync interval.
+    pub references: ReferenceCache,
 }
 
 impl std::fmt::Debug for TenantHandle {
@@ -210,6 +214,7 @@ impl TenantPool {
             profiles: ProfileListCache::new(resync.saturating_mul(2)),
             transport,
             waves: CreateWaves::new(WaveSettings::from_spec(&tenant.spec)),
+            references: ReferenceCache::new(resync),
         });
         tracing::info!(tenant = %tenant.name_any(), namespace, "tenant client (re)built");
         entries.insert(

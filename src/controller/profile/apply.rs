@@ -76,6 +76,9 @@ pub(super) struct Outcome {
     pub hold: Option<WriteHold>,
     /// `status.attributePreview` (`managementPolicy: Observe` only; see `identity_preview`).
     pub attribute_preview: Option<AttributePreview>,
+    /// What the names in the spec resolved to (`status.resolvedReferences`); `None` when the
+    /// reconcile stopped before resolving them (the stored ones are kept).
+    pub resolved_references: Option<crate::controller::references::ResolvedReferences>,
 }
 
 /// Makes the tenant match `plan`, recording progress in `outcome` as it goes.

@@ -84,13 +84,14 @@ pub enum PlanError {
     /// Two transforms for the same identity attribute.
     #[error("identityAttributeConfig.attributeTransforms declares {0:?} more than once")]
     DuplicateTransform(String),
-    /// The source reference has no id.
-    #[error("authoritativeSource.id is required")]
+    /// The source reference has no id (and no name it was resolved from).
+    #[error("authoritativeSource needs id or name")]
     MissingSourceId,
 }
 
 impl DesiredProfile {
-    /// Checks what the CRD schema cannot (uniqueness of the transform keys).
+    /// Checks what the CRD schema cannot (uniqueness of the transform keys), and that the
+    /// source has an id (given, or resolved from its name: see `controller::references`).
     pub fn validate(&self) -> Result<(), PlanError> {
         if self
             .authoritative_source
@@ -100,6 +101,12 @@ impl DesiredProfile {
         {
             return Err(PlanError::MissingSourceId);
         }
+        self.validate_keys()
+    }
+
+    /// The checks that need no tenant id (before names are resolved): the transform keys are
+    /// unique.
+    pub fn validate_keys(&self) -> Result<(), PlanError> {
         if let Some(config) = &self.attribute_config {
             let mut seen = std::collections::BTreeSet::new();
             for t in &config.transforms {

@@ -20,6 +20,7 @@
 
 mod apply;
 mod cleanup;
+pub mod dependencies;
 pub mod diff;
 pub mod identity_preview;
 mod observe;
@@ -226,9 +227,10 @@ async fn dereference_plan_apply(
 ) -> Result<(), ReconcileError> {
     // A pause switch holds every tenant write (see `pause`); reads and the plan go on.
     outcome.hold = observe::cached_hold(obj, ctx);
-    let desired = obj.spec.desired();
-    let desired = desired
-        .validated()
+    // What needs no tenant id is checked before anything is read (names are resolved below).
+    obj.spec
+        .desired()
+        .validate_keys()
         .map_err(|e| ReconcileError::InvalidSpec(e.to_string()))?;
     if let Some(conflict) = ownership::find_conflict(obj, ctx) {
         return Err(ReconcileError::Conflict(conflict));
@@ -245,6 +247,8 @@ async fn dereference_plan_apply(
             return Err(held);
         }
     }
+    // Ordering: no tenant call before the attributes and transforms it names are there.
+    dependencies::wait_for(obj, ctx)?;
     let observation = observe::observe(
         obj,
         ctx,
@@ -255,6 +259,11 @@ async fn dereference_plan_apply(
     .await?;
     outcome.adopted = observation.adopted;
     outcome.hold.clone_from(&observation.hold);
+    let (desired, resolved) = observe::resolve_names(obj, ctx, &observation.tenant).await?;
+    outcome.resolved_references = Some(resolved);
+    let desired = desired
+        .validated()
+        .map_err(|e| ReconcileError::InvalidSpec(e.to_string()))?;
     let plan = desired.plan(observation.tenant_profile.as_ref());
     if manage {
         apply::apply(obj, desired, plan, observation, stored, outcome).await?;

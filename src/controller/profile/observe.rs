@@ -15,7 +15,9 @@ use crate::api::IdentityProfile;
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
 use crate::controller::pause::{WriteHold, writes_held};
+use crate::controller::profile::diff::DesiredProfile;
 use crate::controller::profile_cache::{TenantProfiles, list_profiles};
+use crate::controller::references::{self, ResolvedReferences};
 use crate::controller::tenant_pool::TenantHandle;
 use isc_client::ListParams;
 use isc_client::filter::Filter;
@@ -69,6 +71,27 @@ pub(super) async fn observe(
         tenant_profile: found,
         hold: writes_held(obj, Some(&tenant)),
     })
+}
+
+/// The desired profile with every name in the spec resolved on the object's Tenant (see
+/// [`crate::controller::references`]), and what the names resolved to (for
+/// `status.resolvedReferences`). A spec that names nothing makes no call; names come from the
+/// Tenant's cached lists, and transforms managed by Ready `Transform` objects from their status.
+pub(super) async fn resolve_names(
+    obj: &IdentityProfile,
+    ctx: &Context,
+    handle: &TenantHandle,
+) -> Result<(DesiredProfile, ResolvedReferences), ReconcileError> {
+    let wanted = references::profile_references(&obj.spec);
+    let known = super::dependencies::known_ids(obj, ctx);
+    let tenant = &obj.spec.tenant_ref.name;
+    let resolved =
+        references::resolve(&handle.references, &handle.client, tenant, &wanted, &known).await?;
+    let desired = references::desired_profile(&obj.spec, &resolved).map_err(|missing| {
+        let keys: Vec<String> = missing.iter().map(|r| r.key()).collect();
+        ReconcileError::UnresolvedReference(format!("not resolved: {}", keys.join(", ")))
+    })?;
+    Ok((desired, resolved))
 }
 
 /// From the tenant's shared profile list (one list call per half resync for all objects).

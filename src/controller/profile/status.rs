@@ -104,6 +104,9 @@ fn with_progress(
     if let Some(refusal) = &outcome.refusal {
         status.last_refusal = Some(refusal.clone());
     }
+    if let Some(resolved) = &outcome.resolved_references {
+        status.resolved_references.clone_from(resolved);
+    }
     set_suspended(
         &mut status.conditions,
         obj.metadata.generation,
@@ -140,6 +143,7 @@ pub(super) fn synced(
         status.last_refusal = None;
     }
     let conditions = &mut status.conditions;
+    remove_condition(conditions, condition::WAITING_FOR_DEPENDENCIES);
     let synced_message = set_synced(conditions, generation, observe_only, unapplied, held);
     set_refresh_required(obj, conditions, outcome);
     // Every condition was judged again for this generation (the kept ones still hold).
@@ -342,12 +346,16 @@ pub(super) fn failed(
             generation,
         );
     }
+    set_waiting(conditions, generation, error, &message);
     let reported = stored
         .conditions
         .iter()
         .any(|c| c.type_ == condition::READY && c.status == FALSE && c.message == message);
     if matches!(error, ReconcileError::RefusedBefore { .. })
-        || (matches!(error, ReconcileError::Conflict(_)) && reported)
+        || (matches!(
+            error,
+            ReconcileError::Conflict(_) | ReconcileError::WaitingForDependencies(_)
+        ) && reported)
     {
         // Held back, nothing sent, nothing new: the Event was published when it happened.
         return (status, vec![]);
@@ -359,6 +367,28 @@ pub(super) fn failed(
         note: message,
     };
     (status, vec![warning])
+}
+
+/// `WaitingForDependencies` True while the profile waits for the attributes and transforms it
+/// names (see `dependencies`), removed after any other outcome.
+fn set_waiting(
+    conditions: &mut Vec<Condition>,
+    generation: Option<i64>,
+    error: &ReconcileError,
+    message: &str,
+) {
+    if let ReconcileError::WaitingForDependencies(_) = error {
+        set_condition(
+            conditions,
+            condition::WAITING_FOR_DEPENDENCIES,
+            TRUE,
+            reason::WAITING_FOR_DEPENDENCIES,
+            message,
+            generation,
+        );
+    } else {
+        remove_condition(conditions, condition::WAITING_FOR_DEPENDENCIES);
+    }
 }
 
 /// `new` with `lastSyncTime`: kept when nothing else changed (steady state writes nothing),

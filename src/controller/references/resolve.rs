@@ -1,0 +1,115 @@
+//! Resolution on a tenant: each name looked up in the Tenant's cached lists ([`super::cache`]).
+
+use std::collections::BTreeSet;
+
+use isc_client::{ErrorClass, IscError, TenantClient};
+use serde_json::{Map, Value};
+
+use super::names::{unresolved_source_name, with_source_id};
+use super::{
+    NameReference, ReferenceCache, ReferenceKind, ResolvedReferences, Unresolved, pick,
+    unresolved_message,
+};
+use crate::controller::error::ReconcileError;
+use crate::controller::tenant_pool::TenantHandle;
+
+/// Resolves every reference in `wanted` on the tenant `client` calls (Tenant object `tenant`,
+/// named in messages), through `cache`. `known` holds ids already known without a call (e.g.
+/// `transform/<name>` of a Ready `Transform` object of the same Tenant); they are used as they
+/// are.
+///
+/// Every name is tried; names that match nothing, or several objects, or need a user-context
+/// credential, are reported together as one [`ReconcileError::UnresolvedReference`]. A tenant
+/// error other than that (429, 5xx, a refused credential) is returned as it is.
+pub async fn resolve(
+    cache: &ReferenceCache,
+    client: &TenantClient,
+    tenant: &str,
+    wanted: &BTreeSet<NameReference>,
+    known: &ResolvedReferences,
+) -> Result<ResolvedReferences, ReconcileError> {
+    let mut resolved = ResolvedReferences::new();
+    let mut problems = Vec::new();
+    for reference in wanted {
+        let key = reference.key();
+        if let Some(id) = known.get(&key) {
+            resolved.insert(key, id.clone());
+            continue;
+        }
+        match resolve_one(cache, client, reference).await? {
+            Ok(id) => {
+                resolved.insert(key, id);
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if problems.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(ReconcileError::UnresolvedReference(unresolved_message(
+            tenant, &problems,
+        )))
+    }
+}
+
+/// One reference: its id, or why it has none (the outer error is a tenant failure).
+async fn resolve_one(
+    cache: &ReferenceCache,
+    client: &TenantClient,
+    reference: &NameReference,
+) -> Result<Result<String, Unresolved>, ReconcileError> {
+    let name = reference.name.as_str();
+    let owned = |picked: Result<&str, Unresolved>| picked.map(str::to_string);
+    Ok(match reference.kind {
+        ReferenceKind::Source => owned(pick(&cache.sources(client, name).await?, reference)),
+        ReferenceKind::Transform => {
+            let transforms = cache.transforms(client, name).await?;
+            // A manifest may still hold a transform's id where ISC wants its name.
+            match pick(&transforms, reference) {
+                Err(Unresolved::NotFound(_)) if transforms.iter().any(|t| t.id == name) => {
+                    Ok(name.to_string())
+                }
+                other => owned(other),
+            }
+        }
+        ReferenceKind::Identity => match cache.identities(client, name).await {
+            Ok(identities) => owned(pick(&identities, reference)),
+            Err(e) if needs_user_context(&e) => {
+                Err(Unresolved::UserContextRequired(reference.clone()))
+            }
+            Err(e) => return Err(e.into()),
+        },
+    })
+}
+
+/// The tenant refused to list identities for this credential (403): it lacks user context.
+fn needs_user_context(error: &IscError) -> bool {
+    error.class() == ErrorClass::Forbidden
+}
+
+/// For the `Transform` controller: `attributes` with `sourceId` added where a `sourceName`
+/// stands for it, resolved on the Tenant behind `handle` (Tenant object `tenant`, named in
+/// messages) through its cached source list, and what was resolved (for
+/// `status.resolvedReferences`: `source/<name>` → id). Attributes without such a `sourceName`
+/// come back unchanged, without a tenant call.
+pub async fn resolve_source_names(
+    handle: &TenantHandle,
+    tenant: &str,
+    attributes: &Map<String, Value>,
+) -> Result<(Map<String, Value>, ResolvedReferences), ReconcileError> {
+    let Some(name) = unresolved_source_name(attributes) else {
+        return Ok((attributes.clone(), ResolvedReferences::new()));
+    };
+    let wanted = BTreeSet::from([NameReference::source(name)]);
+    let resolved = resolve(
+        &handle.references,
+        &handle.client,
+        tenant,
+        &wanted,
+        &ResolvedReferences::new(),
+    )
+    .await?;
+    let with_id = with_source_id(attributes, &resolved)
+        .map_err(|r| ReconcileError::UnresolvedReference(format!("{} not resolved", r.key())))?;
+    Ok((with_id, resolved))
+}

@@ -16,7 +16,8 @@
 //! - PATCH refuses (400, naming the field) writes to `technicalName` (the state's key) and to
 //!   the read-only `id`, `created`, `modified` and `identityCount`, and whole-document writes.
 //!   `name` and `identityState` are not in the documented list but are accepted: the list
-//!   reads as what is usually changed, and the operator's `name` is mutable.
+//!   reads as what is usually changed, and the operator's `name` is mutable. The value of
+//!   `identityState` is not checked (the schema gives no enum).
 //! - `accountActions[].action` must be `ENABLE`, `DISABLE` or `DELETE`, and each `sourceIds`
 //!   entry must name a source of the tenant (400 naming it); access-profile ids are not
 //!   checked (the simulator has no access profiles), only for duplicates.

@@ -21,7 +21,7 @@
 //!   and the `isc-sim --source-id NAME=ID` option).
 
 use isc_wire::filter::{CmpOp, FilterOp};
-use isc_wire::models::{ObjectRef, Source};
+use isc_wire::models::Source;
 use serde_json::Value;
 
 use super::{HandlerResult, Notes, Reply, Req, filters, list_reply, paging, select, sorters};
@@ -83,7 +83,7 @@ fn served(tenant: &Tenant, source: &SeedSource) -> Source {
         id: Some(source.id.clone()),
         name: source.name.clone(),
         description: None,
-        owner: None::<ObjectRef>,
+        owner: None,
         connector: Some("delimited-file".to_string()),
         r#type: Some("DelimitedFile".to_string()),
         authoritative: Some(tenant.identities.iter().any(|i| i.source_id == source.id)),

@@ -72,7 +72,9 @@ pub struct EmailNotificationOption {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountAction {
-    /// `ENABLE`, `DISABLE` or `DELETE` (kept as text so a new value still decodes).
+    /// `ENABLE`, `DISABLE` or `DELETE` (kept as text so a new value still decodes; the schema
+    /// does not require it, so a missing one decodes as empty).
+    #[serde(default)]
     pub action: String,
     /// Sources whose accounts the action applies to (unique).
     #[serde(default)]

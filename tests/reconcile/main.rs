@@ -5,6 +5,7 @@
 
 mod env;
 mod fake_kube;
+mod managed;
 mod processing;
 mod profile;
 mod resync;

@@ -137,6 +137,7 @@ pub trait ManagedKind:
     /// The parent the tenant object lives under; `Ok(None)` for kinds directly on the tenant.
     /// An error while the parent is not on the tenant yet (`WaitingForDependencies`) or does
     /// not fit (`InvalidSpec`). Reads watch caches only.
+    #[allow(clippy::result_large_err)]
     fn parent(&self, _ctx: &Context) -> Result<Option<Parent>, ReconcileError> {
         Ok(None)
     }

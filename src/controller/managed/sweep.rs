@@ -26,6 +26,11 @@ use crate::controller::tenant_pool::jittered;
 
 use super::{ManagedKind, Place, find, shown_plan};
 
+/// A Tenant by `(namespace, name)`.
+type TenantKey = (String, String);
+/// A Tenant's uid and generation: a new Tenant or spec is swept at once.
+type TenantSeen = (Option<String>, Option<i64>);
+
 /// How often the sweep looks for Tenants that are due (not a tenant call).
 const WALK_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -170,8 +175,7 @@ pub async fn run_sweeps<K: ManagedKind>(
         _ = stores_ready => {}
         _ = &mut shutdown => return,
     }
-    let mut schedule: HashMap<(String, String), ((Option<String>, Option<i64>), Instant)> =
-        HashMap::new();
+    let mut schedule: HashMap<TenantKey, (TenantSeen, Instant)> = HashMap::new();
     let mut walk = tokio::time::interval(WALK_INTERVAL);
     walk.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut first_walk = true;

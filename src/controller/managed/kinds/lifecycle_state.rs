@@ -205,6 +205,7 @@ impl ManagedKind for LifecycleState {
     fn lists(ctx: &Context) -> &ListCache<ProfileLifecycleState> {
         &ctx.identity_model_lists.lifecycle_states
     }
+    #[allow(clippy::result_large_err)]
     fn parent(&self, ctx: &Context) -> Result<Option<Parent>, ReconcileError> {
         profile_of(self, ctx).map(Some)
     }
@@ -281,6 +282,8 @@ impl ManagedKind for LifecycleState {
 
 /// The profile the state lives in, from the `IdentityProfile` watch cache: waits while the
 /// object is missing or has no tenant id; refuses another Tenant than the profile's.
+// The reconcilers' one error type (large: it can carry a tenant error); a lookup in memory.
+#[allow(clippy::result_large_err)]
 fn profile_of(state: &LifecycleState, ctx: &Context) -> Result<Parent, ReconcileError> {
     let namespace = state.namespace().unwrap_or_default();
     let name = &state.spec.identity_profile_ref.name;

@@ -9,6 +9,7 @@ mod lifecycle;
 mod ownership;
 mod pause;
 mod preview;
+mod references;
 mod refusals;
 mod waves;
 

@@ -5,3 +5,6 @@
 pub mod identity_attribute;
 pub mod lifecycle_state;
 pub mod transform;
+
+#[cfg(test)]
+mod tests;

@@ -132,7 +132,9 @@ pub(super) fn synced(
     let unapplied = outcome.unapplied.as_ref().unwrap_or(&ProfilePlan::Nothing);
     let converged = *unapplied == ProfilePlan::Nothing;
     status.planned_change = (observe_only || !converged).then(|| planned_change(unapplied));
-    status.attribute_preview.clone_from(&outcome.attribute_preview);
+    status
+        .attribute_preview
+        .clone_from(&outcome.attribute_preview);
     // A write is pending and a pause switch holds it (Observe writes nothing anyway).
     let held = outcome
         .hold

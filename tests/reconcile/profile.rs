@@ -6,6 +6,7 @@ mod deletion_safety;
 mod errors;
 mod finalizer;
 mod lifecycle;
+mod ordering;
 mod ownership;
 mod pause;
 mod preview;

@@ -82,6 +82,36 @@ async fn a_state_waits_for_its_profile_then_is_created_in_it() {
 }
 
 #[tokio::test]
+async fn source_names_of_account_actions_are_resolved() {
+    let mut env = TestEnv::new().await;
+    profile_on_tenant(&mut env).await;
+    let actions =
+        "  accountActions:\n    - action: DISABLE\n      sourceNames:\n        - HR Employees\n";
+    env.put_lifecycle_state(&lifecycle_state("demo", actions));
+    reconcile::<LifecycleState>(&env, "employees-active")
+        .await
+        .expect("reconcile");
+    let post = bodies(&env, "POST").await;
+    let sent = post.last().expect("a create");
+    assert_eq!(
+        sent["accountActions"][0]["sourceIds"],
+        json!([crate::env::SOURCE_EMPLOYEES])
+    );
+    let status = status_of::<LifecycleState>(&env, "employees-active");
+    assert!(
+        status
+            .resolved_references
+            .contains_key("source/HR Employees"),
+        "{status:?}"
+    );
+    assert!(
+        status
+            .resolved_references
+            .contains_key("identityProfile/employees")
+    );
+}
+
+#[tokio::test]
 async fn a_change_is_one_patch_of_the_changed_field_and_drift_is_patched_back() {
     let mut env = TestEnv::new().await;
     let profile_id = profile_on_tenant(&mut env).await;

@@ -275,3 +275,32 @@ async fn a_transform_of_another_type_is_not_adopted_nor_changed() {
         "{ready:?}"
     );
 }
+
+#[tokio::test]
+async fn a_source_name_is_resolved_into_a_source_id_shown_in_status() {
+    let env = TestEnv::new().await;
+    let spec = "apiVersion: isc.identitynow.dev/v1alpha1\nkind: Transform\nmetadata:\n  name: cost\nspec:\n  tenantRef:\n    name: demo\n  name: Cost Rc\n  type: accountAttribute\n  attributes:\n    attributeName: costCenter\n    sourceName: HR Employees\n";
+    env.put_transform(&manifest::<Transform>(spec));
+    reconcile::<Transform>(&env, "cost")
+        .await
+        .expect("reconcile");
+    let post = bodies(&env, "POST").await;
+    let sent = post.last().expect("a create");
+    assert_eq!(sent["attributes"]["sourceId"], crate::env::SOURCE_EMPLOYEES);
+    assert_eq!(sent["attributes"]["sourceName"], "HR Employees");
+    let status = status_of::<Transform>(&env, "cost");
+    assert_eq!(
+        status
+            .resolved_references
+            .get("source/HR Employees")
+            .map(String::as_str),
+        Some(crate::env::SOURCE_EMPLOYEES)
+    );
+    assert_ready::<Transform>(&env, "cost");
+    env.clear_calls().await;
+    reconcile::<Transform>(&env, "cost").await.expect("steady");
+    assert!(
+        env.tenant_writes().await.is_empty(),
+        "the resolved id is no drift"
+    );
+}

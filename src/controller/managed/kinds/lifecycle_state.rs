@@ -3,6 +3,8 @@
 //! has a tenant id, and its `tenantRef` must be the profile's. Found by `technicalName` within
 //! the profile, recorded by id, updated with a JSON Patch of the changed fields only.
 
+use std::collections::BTreeSet;
+
 use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 
@@ -14,6 +16,7 @@ use crate::controller::error::ReconcileError;
 use crate::controller::managed::{
     FieldChanges, ListCache, ManagedKind, PARENT_REFERENCE_PREFIX, Parent, Place, TenantObjectPlan,
 };
+use crate::controller::references::{self, NameReference};
 use isc_client::IscError;
 use isc_client::models::{
     AccountAction, EmailNotificationOption, JsonPatchOperation, ProfileLifecycleState,
@@ -38,6 +41,8 @@ pub struct DesiredLifecycleState {
     pub account_actions: Option<Vec<AccountAction>>,
     /// Managed when set: compared as a set.
     pub access_profile_ids: Option<Vec<String>>,
+    /// `accountActions[].sourceNames` resolved to ids (`source/<name>` → id), shown in status.
+    pub references: Vec<(String, String)>,
 }
 
 fn email(spec: &EmailNotificationSpec) -> EmailNotificationOption {
@@ -63,8 +68,8 @@ fn account_action(spec: &AccountActionSpec) -> AccountAction {
 }
 
 impl LifecycleStateSpec {
-    /// The desired state as written. `accountActions[].sourceNames` are not resolved here: the
-    /// controller refuses them until they are (see [`ManagedKind::desired`]).
+    /// The desired state as written (`accountActions[].sourceNames` not resolved: see
+    /// [`resolve_source_names`]).
     pub fn desired(&self) -> DesiredLifecycleState {
         DesiredLifecycleState {
             technical_name: self.technical_name.clone(),
@@ -78,6 +83,7 @@ impl LifecycleStateSpec {
                 .as_ref()
                 .map(|actions| actions.iter().map(account_action).collect()),
             access_profile_ids: self.access_profile_ids.clone(),
+            references: Vec::new(),
         }
     }
 }
@@ -212,22 +218,14 @@ impl ManagedKind for LifecycleState {
     async fn desired(
         &self,
         _ctx: &Context,
-        _place: &Place,
+        place: &Place,
     ) -> Result<DesiredLifecycleState, ReconcileError> {
-        // HOOK for the name-based references (helper H4): `sourceNames` are to be resolved
-        // into source ids on the Tenant. Until then they are refused rather than dropped.
-        let named = self
-            .spec
-            .account_actions
-            .iter()
-            .flatten()
-            .flat_map(|a| &a.source_names);
-        if let Some(name) = named.into_iter().next() {
-            return Err(ReconcileError::InvalidSpec(format!(
-                "accountActions[].sourceNames ({name:?}) are not supported yet; use sourceIds"
-            )));
-        }
-        Ok(self.spec.desired())
+        let mut desired = self.spec.desired();
+        desired.references = resolve_source_names(self, place, &mut desired).await?;
+        Ok(desired)
+    }
+    fn references(desired: &DesiredLifecycleState) -> Vec<(String, String)> {
+        desired.references.clone()
     }
     fn plan(
         desired: &DesiredLifecycleState,
@@ -308,4 +306,38 @@ fn profile_of(state: &LifecycleState, ctx: &Context) -> Result<Parent, Reconcile
             "waiting for IdentityProfile {name:?} (identityProfileRef) to be on the tenant (it has no status.id yet)"
         ))),
     }
+}
+
+/// Resolves `accountActions[].sourceNames` on `place`'s tenant (the name-based references,
+/// [`references::resolve`]) and adds the ids to each action's `sourceIds`; returns what was
+/// resolved. No tenant call when no action names a source.
+async fn resolve_source_names(
+    state: &LifecycleState,
+    place: &Place,
+    desired: &mut DesiredLifecycleState,
+) -> Result<Vec<(String, String)>, ReconcileError> {
+    let specs = state.spec.account_actions.iter().flatten();
+    let wanted: BTreeSet<NameReference> = specs
+        .flat_map(|a| &a.source_names)
+        .map(|name| NameReference::source(name))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tenant = place.tenant.metadata.name.as_deref().unwrap_or_default();
+    let handle = &place.handle;
+    let known = references::ResolvedReferences::new();
+    let resolved =
+        references::resolve(&handle.references, &handle.client, tenant, &wanted, &known).await?;
+    let specs = state.spec.account_actions.iter().flatten();
+    for (action, spec) in desired.account_actions.iter_mut().flatten().zip(specs) {
+        for name in &spec.source_names {
+            if let Some(id) = resolved.get(&NameReference::source(name).key())
+                && !action.source_ids.contains(id)
+            {
+                action.source_ids.push(id.clone());
+            }
+        }
+    }
+    Ok(resolved.into_iter().collect())
 }

@@ -126,6 +126,7 @@ fn desired_state() -> impl Strategy<Value = DesiredLifecycleState> {
                     email_notification_option: email,
                     account_actions: actions,
                     access_profile_ids: ids,
+                    references: Vec::new(),
                 }
             },
         )

@@ -11,6 +11,7 @@ use crate::api::{Transform, TransformSpec};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
 use crate::controller::managed::{FieldChanges, ListCache, ManagedKind, Place, TenantObjectPlan};
+use crate::controller::references;
 use isc_client::IscError;
 use isc_client::models::{JsonPatchOperation, Transform as TenantTransform};
 
@@ -107,11 +108,11 @@ impl ManagedKind for Transform {
     }
     async fn desired(
         &self,
-        ctx: &Context,
+        _ctx: &Context,
         place: &Place,
     ) -> Result<DesiredTransform, ReconcileError> {
         let mut desired = self.spec.desired();
-        resolve_source_name(ctx, place, &mut desired).await?;
+        resolve_source_name(place, &mut desired).await?;
         Ok(desired)
     }
     fn references(desired: &DesiredTransform) -> Vec<(String, String)> {
@@ -151,15 +152,17 @@ impl ManagedKind for Transform {
     }
 }
 
-/// HOOK for the name-based references (helper H4, `crate::controller::references`): a
-/// `sourceName` without a `sourceId` in the attributes is to be resolved on `place`'s tenant
-/// into `sourceId` (recorded in `desired.references` as `source/<name>`). Until the resolver
-/// lands, the attributes are sent as written (the tenant itself accepts `sourceName` in
-/// `accountAttribute` transforms).
+/// A `sourceName` without a `sourceId` in the attributes is resolved on `place`'s tenant (the
+/// name-based references, [`crate::controller::references::resolve_source_names`]): `sourceId`
+/// is added, and `source/<name>` → id is shown in `status.resolvedReferences`.
 async fn resolve_source_name(
-    _ctx: &Context,
-    _place: &Place,
-    _desired: &mut DesiredTransform,
+    place: &Place,
+    desired: &mut DesiredTransform,
 ) -> Result<(), ReconcileError> {
+    let tenant = place.tenant.metadata.name.as_deref().unwrap_or_default();
+    let (attributes, resolved) =
+        references::resolve_source_names(&place.handle, tenant, &desired.attributes).await?;
+    desired.attributes = attributes;
+    desired.references = resolved.into_iter().collect();
     Ok(())
 }

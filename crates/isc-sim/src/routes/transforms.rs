@@ -18,6 +18,10 @@
 //!   the `Reference` schema documents) or its id; the refusal (400) names the profiles.
 //! - The `name` query parameter selects the transform with that name, ignoring case.
 //! - The list is in creation order (the operation has no `sorters`).
+//! - `attributes` is stored as given, not checked against the schema of its `type`: the
+//!   document's `oneOf` over per-type schemas cannot select one (the members overlap), and some
+//!   members disagree with the transform guides (`Static` requires `values`, the guide and the
+//!   simulator's identity preview use `value`).
 //! - Transforms can be seeded (`transforms` in the seed; only there can `internal` be true).
 
 use http::StatusCode;

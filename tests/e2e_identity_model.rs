@@ -392,3 +392,38 @@ async fn a_profile_and_what_it_uses_converge_in_one_apply_whatever_the_order() {
         assert_eq!(mapped["identityAttributeName"], "costCenter", "{profile}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_identity_model_examples_become_ready() {
+    let env = Env::new("idmodel-examples").await;
+    wait_crds(&env).await;
+    env.apply_tenant(2).await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples");
+    let files = [
+        "identity-attribute.yaml",
+        "transform.yaml",
+        "employees.yaml",
+        "lifecycle-state.yaml",
+    ];
+    for file in files {
+        let out = env
+            .kubectl(&["apply", "-f", &format!("{dir}/{file}")])
+            .await;
+        assert_success(&out, &format!("kubectl apply -f deploy/examples/{file}"));
+    }
+    wait_ready::<IdentityAttribute>(&env, "cost-center").await;
+    let transform = wait_ready::<Transform>(&env, "cost-center-from-hr").await;
+    assert_eq!(
+        transform["status"]["resolvedReferences"]["source/HR Employees"], SOURCE_EMPLOYEES,
+        "the source name resolved"
+    );
+    env.wait_ready("employees").await;
+    wait_ready::<LifecycleState>(&env, "employees-active").await;
+    let journal = env.admin.api_calls().await;
+    let refused: Vec<_> = journal
+        .iter()
+        .filter(|e| e.method != "GET" && e.status >= 400)
+        .map(|e| format!("{} {} {}", e.method, e.path, e.status))
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+}

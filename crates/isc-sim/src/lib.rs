@@ -1,8 +1,8 @@
 //! An in-memory SailPoint ISC tenant, faithful enough to test the operator against.
 //!
 //! No real tenant is reachable from CI, so the simulator plays one: OAuth client credentials,
-//! the v2024 identity-profile, identity-attribute, transform, identity and task-status
-//! operations, the legacy `cc` refresh call, JSON Patch semantics, the experimental-header and user-context rules, rate
+//! the v2024 identity-profile, lifecycle-state, identity-attribute, transform, source, identity
+//! and task-status operations, the legacy `cc` refresh call, JSON Patch semantics, the experimental-header and user-context rules, rate
 //! limiting with `Retry-After`, tasks that progress, fault injection and a request journal.
 //! Every response body is built from the wire models in [`isc_wire::models`], so the
 //! conformance test can hold both sides to the official schemas.

@@ -1,6 +1,7 @@
 //! Typed calls for the endpoints the operator uses, on top of [`TenantClient::execute`]: one
-//! file per area (identity profiles, identities and their processing, tasks, the legacy `cc`
-//! API). This module holds what they share: list parameters, paging and id checks.
+//! file per area (identity profiles and their lifecycle states, identity attributes,
+//! transforms, sources, identities and their processing, tasks, the legacy `cc` API). This
+//! module holds what they share: list parameters, paging and id checks.
 
 mod identities;
 mod identity_attributes;

@@ -82,16 +82,16 @@ pub(super) async fn resolve_names(
     ctx: &Context,
     handle: &TenantHandle,
 ) -> Result<(DesiredProfile, ResolvedReferences), ReconcileError> {
-    let wanted = references::profile_references(&obj.spec);
     let known = super::dependencies::known_ids(obj, ctx);
     let tenant = &obj.spec.tenant_ref.name;
-    let resolved =
-        references::resolve(&handle.references, &handle.client, tenant, &wanted, &known).await?;
-    let desired = references::desired_profile(&obj.spec, &resolved).map_err(|missing| {
-        let keys: Vec<String> = missing.iter().map(|r| r.key()).collect();
-        ReconcileError::UnresolvedReference(format!("not resolved: {}", keys.join(", ")))
-    })?;
-    Ok((desired, resolved))
+    references::resolve_profile(
+        &handle.references,
+        &handle.client,
+        tenant,
+        &obj.spec,
+        &known,
+    )
+    .await
 }
 
 /// From the tenant's shared profile list (one list call per half resync for all objects).

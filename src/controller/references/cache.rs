@@ -86,11 +86,11 @@ impl Listing {
         Ok(snapshot)
     }
 
-    /// The list to look `found` up in: the cached one, or a new one when `found` finds nothing
-    /// in a list older than [`MISS_REFRESH_AFTER`].
+    /// The list to look `found` up in: the cached one (younger than `ages.0`), or a new one
+    /// when `found` finds nothing in a list older than `ages.1` (the miss floor).
     async fn lookup<F, Fut>(
         &self,
-        max_age: Duration,
+        ages: (Duration, Duration),
         found: impl Fn(&[NamedId]) -> bool,
         fetch: F,
     ) -> Result<Arc<Vec<NamedId>>, IscError>
@@ -98,8 +98,9 @@ impl Listing {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Vec<NamedId>, IscError>>,
     {
+        let (max_age, miss_refresh_after) = ages;
         let (at, items) = self.get(max_age, &fetch).await?;
-        if found(&items) || at.elapsed() < MISS_REFRESH_AFTER {
+        if found(&items) || at.elapsed() < miss_refresh_after {
             return Ok(items);
         }
         Ok(self.newer_than(at, &fetch).await?.1)
@@ -109,6 +110,7 @@ impl Listing {
 /// The name lookups of one Tenant.
 pub struct ReferenceCache {
     max_age: Duration,
+    miss_refresh_after: Duration,
     sources: Listing,
     transforms: Listing,
     identities: Mutex<HashMap<String, Arc<Listing>>>,
@@ -119,10 +121,16 @@ impl ReferenceCache {
     pub fn new(max_age: Duration) -> Self {
         ReferenceCache {
             max_age,
+            miss_refresh_after: MISS_REFRESH_AFTER.min(max_age),
             sources: Listing::default(),
             transforms: Listing::default(),
             identities: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// How long a list is reused, and how old it must be before a miss lists again.
+    fn ages(&self) -> (Duration, Duration) {
+        (self.max_age, self.miss_refresh_after)
     }
 
     /// The tenant's sources (one list for every object), to find `name` in.
@@ -139,7 +147,7 @@ impl ReferenceCache {
                 .collect())
         };
         self.sources
-            .lookup(self.max_age, |items| any_named(items, name), fetch)
+            .lookup(self.ages(), |items| any_named(items, name), fetch)
             .await
     }
 
@@ -158,7 +166,7 @@ impl ReferenceCache {
         };
         let found =
             |items: &[NamedId]| any_named(items, name) || items.iter().any(|t| t.id == name);
-        self.transforms.lookup(self.max_age, found, fetch).await
+        self.transforms.lookup(self.ages(), found, fetch).await
     }
 
     /// The identities whose alias is `alias` (one filtered list per alias; every identity,
@@ -186,7 +194,7 @@ impl ReferenceCache {
                 .collect())
         };
         listing
-            .lookup(self.max_age, |items| any_named(items, alias), fetch)
+            .lookup(self.ages(), |items| any_named(items, alias), fetch)
             .await
     }
 
@@ -209,4 +217,99 @@ impl ReferenceCache {
 fn any_named(items: &[NamedId], name: &str) -> bool {
     let name = name.to_lowercase();
     items.iter().any(|i| i.name.to_lowercase() == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    const LONG: Duration = Duration::from_secs(3600);
+
+    /// What a test's fetch returns.
+    type Fetched<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Vec<NamedId>, IscError>> + 'a>>;
+
+    /// A fetch that counts its calls and answers `items` (after a short pause, so concurrent
+    /// callers overlap).
+    fn counted<'a>(
+        calls: &'a AtomicUsize,
+        items: &'a Mutex<Vec<NamedId>>,
+    ) -> impl Fn() -> Fetched<'a> {
+        move || {
+            Box::pin(async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok(items.lock().unwrap().clone())
+            })
+        }
+    }
+
+    fn named(name: &str, id: &str) -> NamedId {
+        NamedId {
+            name: name.into(),
+            id: id.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn one_list_serves_every_lookup_while_it_is_young_and_concurrent_callers_share_it() {
+        let calls = AtomicUsize::new(0);
+        let items = Mutex::new(vec![named("HR", "1")]);
+        let listing = Listing::default();
+        let fetch = counted(&calls, &items);
+        let found = |i: &[NamedId]| any_named(i, "hr");
+        let (a, b) = tokio::join!(
+            listing.lookup((LONG, LONG), found, &fetch),
+            listing.lookup((LONG, LONG), found, &fetch)
+        );
+        assert_eq!(a.unwrap(), b.unwrap());
+        listing.lookup((LONG, LONG), found, &fetch).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Past the max age, the next lookup lists again.
+        listing
+            .lookup((Duration::ZERO, LONG), found, &fetch)
+            .await
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_miss_lists_again_only_past_the_miss_floor() {
+        let calls = AtomicUsize::new(0);
+        let items = Mutex::new(vec![named("HR", "1")]);
+        let listing = Listing::default();
+        let fetch = counted(&calls, &items);
+        let new_one = |i: &[NamedId]| any_named(i, "Sales");
+        let first = listing.lookup((LONG, LONG), new_one, &fetch).await.unwrap();
+        assert!(!any_named(&first, "Sales"));
+        // Created in the tenant meanwhile: within the floor the miss is answered from the cache.
+        items.lock().unwrap().push(named("Sales", "2"));
+        let cached = listing.lookup((LONG, LONG), new_one, &fetch).await.unwrap();
+        assert!(!any_named(&cached, "Sales"));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Past the floor a miss lists once more and finds it; later lookups use that list.
+        let fresh = listing
+            .lookup((LONG, Duration::ZERO), new_one, &fetch)
+            .await
+            .unwrap();
+        assert!(any_named(&fresh, "Sales"));
+        listing
+            .lookup((LONG, Duration::ZERO), new_one, &fetch)
+            .await
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "a hit never lists again");
+    }
+
+    #[test]
+    fn aliases_share_a_listing_whatever_their_case_and_unused_ones_are_dropped() {
+        let cache = ReferenceCache::new(LONG);
+        let a = cache.identity_listing("Ada.Lovelace");
+        let b = cache.identity_listing("ada.lovelace");
+        assert!(Arc::ptr_eq(&a, &b));
+        drop((a, b));
+        // Never listed and held by nobody: dropped at the next lookup of another alias.
+        let _c = cache.identity_listing("grace.hopper");
+        assert_eq!(cache.identities.lock().unwrap().len(), 1);
+    }
 }

@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 
 pub use cache::{NamedId, ReferenceCache};
 pub use names::{desired_profile, profile_references};
-pub use resolve::{resolve, resolve_source_names};
+pub use resolve::{resolve, resolve_profile, resolve_source_names};
 
 /// Resolved tenant ids by reference key ([`NameReference::key`]), as
 /// `status.resolvedReferences` shows them.

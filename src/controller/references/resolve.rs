@@ -5,12 +5,14 @@ use std::collections::BTreeSet;
 use isc_client::{ErrorClass, IscError, TenantClient};
 use serde_json::{Map, Value};
 
-use super::names::{unresolved_source_name, with_source_id};
+use super::names::{desired_profile, profile_references, unresolved_source_name, with_source_id};
 use super::{
     NameReference, ReferenceCache, ReferenceKind, ResolvedReferences, Unresolved, pick,
     unresolved_message,
 };
+use crate::api::IdentityProfileSpec;
 use crate::controller::error::ReconcileError;
+use crate::controller::profile::diff::DesiredProfile;
 use crate::controller::tenant_pool::TenantHandle;
 
 /// Resolves every reference in `wanted` on the tenant `client` calls (Tenant object `tenant`,
@@ -85,6 +87,27 @@ async fn resolve_one(
 /// The tenant refused to list identities for this credential (403): it lacks user context.
 fn needs_user_context(error: &IscError) -> bool {
     error.class() == ErrorClass::Forbidden
+}
+
+/// The desired profile of `spec` with every name in it resolved through `cache` and `client`
+/// (Tenant `tenant`, named in messages; `known` as for [`resolve`]), and what the names
+/// resolved to. The profile reconciler's resolution; also for tools without a cluster
+/// (`isc-operator plan`: a fresh [`ReferenceCache`] per run, `known` empty). A spec that names
+/// nothing makes no call.
+pub async fn resolve_profile(
+    cache: &ReferenceCache,
+    client: &TenantClient,
+    tenant: &str,
+    spec: &IdentityProfileSpec,
+    known: &ResolvedReferences,
+) -> Result<(DesiredProfile, ResolvedReferences), ReconcileError> {
+    let wanted = profile_references(spec);
+    let resolved = resolve(cache, client, tenant, &wanted, known).await?;
+    let desired = desired_profile(spec, &resolved).map_err(|missing| {
+        let keys: Vec<String> = missing.iter().map(NameReference::key).collect();
+        ReconcileError::UnresolvedReference(format!("not resolved: {}", keys.join(", ")))
+    })?;
+    Ok((desired, resolved))
 }
 
 /// For the `Transform` controller: `attributes` with `sourceId` added where a `sourceName`

@@ -2,7 +2,35 @@
 //! sandbox and a production tenant have the same source names and different ids), which is
 //! how name-based references are tested.
 
+use serde_json::Value;
+
 use super::seed::{Seed, SeedError};
+
+/// Replaces `old` by `new` wherever a JSON document names a source by id: `sourceId` members
+/// and `sourceIds` lists, at any depth (transform attributes, nested transform definitions).
+fn replace_source_id(value: &mut Value, old: &str, new: &str) {
+    match value {
+        Value::Object(map) => {
+            for (key, member) in map.iter_mut() {
+                match (key.as_str(), &mut *member) {
+                    ("sourceId", Value::String(id)) if id == old => *id = new.to_string(),
+                    ("sourceIds", Value::Array(ids)) => {
+                        for id in ids.iter_mut() {
+                            if id.as_str() == Some(old) {
+                                *id = Value::String(new.to_string());
+                            }
+                        }
+                    }
+                    _ => replace_source_id(member, old, new),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| replace_source_id(item, old, new)),
+        _ => {}
+    }
+}
 
 /// The 128-bit FNV-1a hash, enough to derive distinct, stable ids.
 fn fnv1a_128(parts: &[&str]) -> u128 {
@@ -19,8 +47,9 @@ fn fnv1a_128(parts: &[&str]) -> u128 {
 }
 
 impl Seed {
-    /// The same seed with the source named `name` (exactly) under `id`; its identities and
-    /// seeded profiles follow it. Fails when no source has that name, or the id is malformed
+    /// The same seed with the source named `name` (exactly) under `id`; its identities, seeded
+    /// profiles (authoritative source, `sourceId` in attribute transforms) and seeded transforms
+    /// (`sourceId`/`sourceIds` in their attributes) follow it. Fails when no source has that name, or the id is malformed
     /// or taken by another source.
     pub fn with_source_id(mut self, name: &str, id: &str) -> Result<Seed, SeedError> {
         if id.is_empty()
@@ -47,6 +76,22 @@ impl Seed {
         for profile in &mut self.identity_profiles {
             if profile.authoritative_source.id.as_deref() == Some(old.as_str()) {
                 profile.authoritative_source.id = Some(id.to_string());
+            }
+            if let Some(config) = profile.identity_attribute_config.as_mut() {
+                let mut doc = serde_json::to_value(&*config).unwrap_or(Value::Null);
+                replace_source_id(&mut doc, &old, id);
+                if let Ok(moved) = serde_json::from_value(doc) {
+                    *config = moved;
+                }
+            }
+        }
+        for transform in &mut self.transforms {
+            if let Some(attributes) = transform.attributes.as_mut() {
+                let mut doc = Value::Object(std::mem::take(attributes));
+                replace_source_id(&mut doc, &old, id);
+                if let Value::Object(map) = doc {
+                    *attributes = map;
+                }
             }
         }
         Ok(self)
@@ -102,6 +147,30 @@ mod tests {
         );
         let taken = builtin.sources[1].id.clone();
         assert!(builtin.clone().with_source_id(&name, &taken).is_err());
+    }
+
+    #[test]
+    fn source_ids_in_seeded_profiles_and_transforms_follow() {
+        let mut seed = Seed::builtin();
+        let old = seed.sources[0].id.clone();
+        let name = seed.sources[0].name.clone();
+        let profile = serde_json::json!({"name": "P",
+            "authoritativeSource": {"type": "SOURCE", "id": old},
+            "identityAttributeConfig": {"enabled": true, "attributeTransforms": [
+                {"identityAttributeName": "email", "transformDefinition": {"type": "accountAttribute",
+                    "attributes": {"sourceId": old, "attributeName": "mail"}}}]}});
+        seed.identity_profiles
+            .push(serde_json::from_value(profile).unwrap());
+        let transform = serde_json::json!({"name": "T", "type": "firstValid", "attributes":
+            {"values": [{"type": "accountAttribute", "attributes": {"sourceId": old}}],
+             "sourceIds": [old, "other"]}});
+        seed.transforms
+            .push(serde_json::from_value(transform).unwrap());
+        let moved = seed.with_source_id(&name, "s-new").unwrap();
+        let text = serde_json::to_string(&(&moved.identity_profiles, &moved.transforms)).unwrap();
+        assert!(!text.contains(&old), "{text}");
+        assert_eq!(text.matches("s-new").count(), 4, "{text}");
+        assert!(text.contains("other"));
     }
 
     #[test]

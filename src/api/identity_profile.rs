@@ -145,7 +145,11 @@ pub struct TransformDefinitionSpec {
     #[serde(rename = "type")]
     #[schemars(length(min = 1, max = 128))]
     pub kind: String,
-    /// Transform arguments, e.g. `attributeName`, `sourceName`, `sourceId`.
+    /// Transform arguments, e.g. `attributeName`, `sourceName`, `sourceId`. A `sourceName`
+    /// without `sourceId` stands for the source's id: the operator adds `sourceId` as resolved
+    /// on the Tenant. A `reference` transform names the saved transform in `id` by its name
+    /// (as ISC defines it); the operator checks it exists on the Tenant and, when a
+    /// `Transform` object of this namespace and Tenant has that name, waits for it.
     #[serde(default)]
     #[schemars(schema_with = "crate::api::free_form_object")]
     pub attributes: Map<String, Value>,

@@ -18,6 +18,10 @@
 //!   the Tenant (by name, or by id for manifests that hold one), shows its id, and orders the
 //!   profile after a `Transform` object of that name (`profile::dependencies`).
 //!
+//! Each reconcile resolves the names again (from the cached lists); the resync sweep compares
+//! the tenant with the ids last resolved (`status.resolvedReferences`), so a steady object
+//! costs no lookup.
+//!
 //! Names match as the tenant compares them: an exact match first, else a case-insensitive one;
 //! none, or more than one, is an [`UnresolvedReference`](crate::controller::error::ReconcileError::UnresolvedReference)
 //! (`Stalled`: a person must fix the name or the tenant) naming what was looked for on which

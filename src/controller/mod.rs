@@ -28,6 +28,7 @@ pub mod processing;
 pub mod profile;
 pub mod profile_cache;
 pub mod references;
+pub mod refusal;
 pub mod resync;
 pub mod status;
 pub mod tenant;

@@ -20,9 +20,9 @@ use crate::controller::pause::WriteHold;
 use crate::controller::status::{now, reason};
 use isc_client::SubmissionOutcome;
 
-use super::refusal::{self, operation};
 use super::stored::StoredStatus;
 use super::{ManagedKind, Place, TenantObjectPlan, find, fresh_list};
+use crate::controller::refusal::{self, operation};
 
 /// What a reconcile did; after an error, what it did before the error.
 #[derive(Debug)]
@@ -170,7 +170,14 @@ fn record_refusal<K: ManagedKind>(
 ) {
     let generation = obj.meta().generation;
     let resync = place.handle.resync;
-    outcome.refusal = refusal::record(generation, stored.current(), write, error, resync, now());
+    outcome.refusal = refusal::record(
+        generation,
+        stored.current().last_refusal.as_ref(),
+        write,
+        error,
+        resync,
+        now(),
+    );
 }
 
 /// The create-pending marker, written before the create (with `Reconciling`, reason

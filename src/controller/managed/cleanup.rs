@@ -15,10 +15,10 @@ use crate::controller::pause::writes_held;
 use crate::controller::status::{now, reason};
 
 use super::reconcile::place_of;
-use super::refusal::{self, operation};
 use super::status::{ManagedEvent, publish};
 use super::stored::StoredStatus;
 use super::{ManagedKind, Parent, find, fresh_list};
+use crate::controller::refusal::{self, operation};
 
 /// Runs the deletion policy for `obj`; an error keeps the finalizer.
 pub(super) async fn cleanup<K: ManagedKind>(
@@ -46,7 +46,9 @@ async fn delete_on_tenant<K: ManagedKind>(
     stored: &mut StoredStatus<'_, K>,
 ) -> Result<Action, ReconcileError> {
     let generation = obj.meta().generation;
-    if let Some(held) = refusal::held_back(generation, stored.current(), &now()) {
+    if let Some(held) =
+        refusal::held_back(generation, stored.current().last_refusal.as_ref(), &now())
+    {
         return Err(held);
     }
     let place = match place_of(obj, ctx).await {
@@ -83,7 +85,7 @@ async fn delete_on_tenant<K: ManagedKind>(
             let resync = place.handle.resync;
             let refused = refusal::record(
                 generation,
-                stored.current(),
+                stored.current().last_refusal.as_ref(),
                 operation::DELETE,
                 &error,
                 resync,

@@ -12,7 +12,7 @@
 //!   holds writes; a create first writes the `pendingCreate` marker (write-ahead) and looks the
 //!   name up in a fresh list, so a create cut short by a crash is adopted, never repeated; a
 //!   write the tenant refused is not repeated for the same generation before one resync
-//!   ([`refusal`]);
+//!   ([`crate::controller::refusal`]);
 //! - **status** ([`status`], pure): kstatus conditions, `Synced`, the plan, Events.
 //!
 //! Deletion runs behind a finalizer only under `deletionPolicy: Delete` ([`cleanup`]). Drift is
@@ -25,7 +25,6 @@ pub mod list_cache;
 mod ownership;
 pub mod plan;
 mod reconcile;
-pub mod refusal;
 pub mod run;
 pub mod status;
 mod stored;

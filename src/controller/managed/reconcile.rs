@@ -18,7 +18,8 @@ use crate::controller::status::now;
 
 use super::apply::{self, Outcome};
 use super::stored::StoredStatus;
-use super::{ManagedKind, Place, cleanup, find, refusal, shared_list, shown_plan, status};
+use super::{ManagedKind, Place, cleanup, find, shared_list, shown_plan, status};
+use crate::controller::refusal;
 
 /// The finalizer `deletionPolicy: Delete` objects carry (the same one as profiles).
 pub const FINALIZER: &str = crate::controller::profile::FINALIZER;
@@ -170,7 +171,9 @@ async fn dereference_plan_apply<K: ManagedKind>(
     let manage = obj.management_policy() == ManagementPolicy::Manage;
     if manage && outcome.hold.is_none() {
         let generation = obj.meta().generation;
-        if let Some(held) = refusal::held_back(generation, stored.current(), &now()) {
+        if let Some(held) =
+            refusal::held_back(generation, stored.current().last_refusal.as_ref(), &now())
+        {
             return Err(held);
         }
     }

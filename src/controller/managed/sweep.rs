@@ -186,11 +186,14 @@ pub async fn run_sweeps<K: ManagedKind>(
         }
         let now = Instant::now();
         let tenants = ctx.tenants_store().state();
-        schedule.retain(|(ns, name), _| {
+        let present = |ns: &String, name: &String| {
             tenants
                 .iter()
                 .any(|t| &t.name_any() == name && t.namespace().as_ref() == Some(ns))
-        });
+        };
+        // The lists of Tenants that are gone are freed.
+        K::lists(&ctx).retain(|(ns, name, _)| present(ns, name));
+        schedule.retain(|(ns, name), _| present(ns, name));
         for tenant in tenants {
             let key = (tenant.namespace().unwrap_or_default(), tenant.name_any());
             let seen = (tenant.uid(), tenant.metadata.generation);

@@ -1,16 +1,18 @@
-//! Refusals of the identity-model kinds, as for profiles (see
-//! `crate::controller::profile::refusal`): a write the tenant refused as invalid is recorded in
-//! `status.lastRefusal` and no write of the object is sent for the same generation before
-//! `retryAfter` (one resync interval later).
+//! Refusals, for every kind that writes to the tenant (profiles, the identity-model kinds): a
+//! write the tenant refused as invalid (a 4xx other than 401/403/404/409/429) is recorded in
+//! `status.lastRefusal` (so a restart or a requeue storm cannot bypass it), and no write of the
+//! object is sent for the same generation before `retryAfter`: one resync interval after the
+//! refusal, so an object makes at most one refused write per resync interval. A new generation
+//! (the user changed the spec) may write at once.
 
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use crate::api::managed::{Refusal, TenantObjectStatus};
+use crate::api::managed::Refusal;
 use crate::controller::error::{ReconcileError, is_tenant_refusal, truncated};
 
-/// The tenant writes, as named in `status.lastRefusal.operation`.
+/// The tenant writes of the identity-model kinds, as named in `status.lastRefusal.operation`.
 pub mod operation {
     /// The create call.
     pub const CREATE: &str = "Create";
@@ -21,13 +23,14 @@ pub mod operation {
 }
 
 /// The [`ReconcileError::RefusedBefore`] that holds back every write of an object at
-/// `generation` while a refusal recorded for it is in force; `None` when writes may go.
+/// `generation` while its `last` refusal, recorded for that generation, is in force; `None`
+/// when writes may go.
 pub fn held_back(
     generation: Option<i64>,
-    status: &TenantObjectStatus,
+    last: Option<&Refusal>,
     now: &Time,
 ) -> Option<ReconcileError> {
-    let refusal = status.last_refusal.as_ref()?;
+    let refusal = last?;
     if refusal.generation != generation || now.0 >= refusal.retry_after.0 {
         return None;
     }
@@ -43,10 +46,11 @@ pub fn held_back(
     })
 }
 
-/// The refusal to record when `error` is one; `None` otherwise.
+/// The refusal to record for a write (`write`) of an object at `generation` when `error` is one
+/// (see [`is_tenant_refusal`]), counting on from its `last` refusal; `None` otherwise.
 pub fn record(
     generation: Option<i64>,
-    status: &TenantObjectStatus,
+    last: Option<&Refusal>,
     write: &'static str,
     error: &ReconcileError,
     resync: Duration,
@@ -55,9 +59,7 @@ pub fn record(
     if !is_tenant_refusal(error) {
         return None;
     }
-    let earlier = status
-        .last_refusal
-        .as_ref()
+    let earlier = last
         .filter(|r| r.generation == generation)
         .map_or(0, |r| r.attempts);
     let retry_after = now

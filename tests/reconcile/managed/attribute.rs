@@ -163,3 +163,51 @@ async fn multi_cannot_change_on_an_adopted_attribute() {
         "True"
     );
 }
+
+#[tokio::test]
+async fn a_change_made_in_the_tenant_is_found_by_the_sweep_and_put_back() {
+    let env = TestEnv::new().await;
+    let spec = "  displayName: Cost Center\n";
+    env.put_attribute(&attribute("cost-center", "costCenter", spec));
+    reconcile::<IdentityAttribute>(&env, "cost-center")
+        .await
+        .expect("created");
+    env.cache_attribute(&super::stored(&env, "cost-center"));
+    env.clear_calls().await;
+    assert!(
+        super::sweep::<IdentityAttribute>(&env).await.is_empty(),
+        "steady"
+    );
+    assert_eq!(
+        env.tenant_calls().await,
+        vec!["GET /v2024/identity-attributes"],
+        "one list"
+    );
+
+    let client = tenant_client(&env);
+    let mut changed = tenant_attribute(&env, "costCenter").await.unwrap();
+    changed.display_name = Some("Changed in ISC".into());
+    client
+        .put_identity_attribute("costCenter", &changed)
+        .await
+        .unwrap();
+    assert_eq!(
+        super::sweep::<IdentityAttribute>(&env).await,
+        vec!["cost-center"]
+    );
+    env.clear_calls().await;
+    reconcile::<IdentityAttribute>(&env, "cost-center")
+        .await
+        .expect("corrected");
+    assert_eq!(
+        env.tenant_writes().await,
+        vec!["PUT /v2024/identity-attributes/{name}"]
+    );
+    let restored = tenant_attribute(&env, "costCenter").await.unwrap();
+    assert_eq!(restored.display_name.as_deref(), Some("Cost Center"));
+    assert!(
+        env.kube
+            .event_reasons()
+            .contains(&"DriftCorrected".to_string())
+    );
+}

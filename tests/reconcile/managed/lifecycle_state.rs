@@ -214,3 +214,36 @@ async fn delete_policy_deletes_the_state_in_its_profile() {
     assert!(states.iter().all(|s| s.technical_name != "active"));
     assert!(env.kube.get::<LifecycleState>(NAMESPACE, name).is_none());
 }
+
+#[tokio::test]
+async fn an_existing_state_of_the_profile_is_adopted_by_technical_name() {
+    let mut env = TestEnv::new().await;
+    let profile_id = profile_on_tenant(&mut env).await;
+    let existing = isc_client::models::ProfileLifecycleState {
+        name: "Active".into(),
+        technical_name: "active".into(),
+        enabled: true,
+        ..Default::default()
+    };
+    let client = tenant_client(&env);
+    let existing = client
+        .create_lifecycle_state(&profile_id, &existing)
+        .await
+        .unwrap();
+    env.clear_calls().await;
+    env.put_lifecycle_state(&lifecycle_state("demo", ""));
+    reconcile::<LifecycleState>(&env, "employees-active")
+        .await
+        .expect("adopted");
+    assert!(
+        env.tenant_writes().await.is_empty(),
+        "{:?}",
+        env.tenant_writes().await
+    );
+    assert_eq!(
+        status_of::<LifecycleState>(&env, "employees-active").id,
+        existing.id
+    );
+    assert_ready::<LifecycleState>(&env, "employees-active");
+    assert_eq!(env.kube.event_reasons(), vec!["Adopted"]);
+}

@@ -850,19 +850,55 @@ async fn with_leader_election_only_the_leader_writes_and_a_standby_takes_over() 
 async fn exported_manifests_are_adopted_without_a_single_write() {
     let env = Env::new("export").await;
     env.apply_tenant(2).await;
+    let user = user_client(&env);
+    user.create_identity_attribute(&isc_client::models::IdentityAttribute {
+        name: "costCenter".into(),
+        display_name: Some("Cost Center".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let upper = user
+        .create_transform(&isc_client::models::Transform {
+            name: "Upper Department".into(),
+            kind: "upper".into(),
+            attributes: json!({"input": {"type": "accountAttribute",
+                "attributes": {"attributeName": "department", "sourceId": SOURCE_EMPLOYEES}}})
+            .as_object()
+            .cloned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut profile_ids = Vec::new();
     for (name, source) in [
         ("HR Staff (EU)", SOURCE_EMPLOYEES),
         ("Contractors #2", SOURCE_CONTRACTORS),
     ] {
-        env.admin
+        let made = env.admin
             .put_profile(json!({"name": name, "description": "made in the UI", "priority": 3,
                        "owner": {"type": "IDENTITY", "id": "2c9180857a1b4c2d0000000000000001", "name": "Owner"},
                        "authoritativeSource": {"type": "SOURCE", "id": source, "name": "src"},
                        "identityAttributeConfig": {"enabled": true, "attributeTransforms": [
                            {"identityAttributeName": "email", "transformDefinition": {"type": "accountAttribute",
-                            "attributes": {"attributeName": "email", "sourceId": source}}}]}}))
+                            "attributes": {"attributeName": "email", "sourceId": source}}},
+                           {"identityAttributeName": "costCenter", "transformDefinition": {"type": "reference",
+                            "attributes": {"id": upper.name}}}]}}))
             .await;
+        profile_ids.push(made["id"].as_str().unwrap().to_string());
     }
+    user.create_lifecycle_state(
+        &profile_ids[0],
+        &isc_client::models::ProfileLifecycleState {
+            name: "Leaver".into(),
+            technical_name: "leaver".into(),
+            enabled: true,
+            identity_state: Some("INACTIVE_LONG_TERM".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_isc-operator"))
         .args([
             "export",
@@ -884,10 +920,38 @@ async fn exported_manifests_are_adopted_without_a_single_write() {
     );
     let yaml = String::from_utf8(out.stdout).unwrap();
     assert_eq!(yaml.matches("kind: IdentityProfile").count(), 2, "{yaml}");
+    assert_eq!(yaml.matches("kind: Transform").count(), 1, "{yaml}");
+    assert_eq!(yaml.matches("kind: LifecycleState").count(), 1, "{yaml}");
+    assert!(yaml.contains("name: costCenter"), "{yaml}");
     env.admin.clear_journal().await;
     env.apply(&yaml).await;
-    env.wait_ready("hr-staff-eu").await;
-    env.wait_ready("contractors-2").await;
+    // Every exported object of every kind becomes Ready: adopted, in sync.
+    let out = env
+        .kubectl(&[
+            "wait",
+            "--for=condition=Ready",
+            "identityattributes,transforms,identityprofiles,lifecyclestates",
+            "--all",
+            "--timeout=120s",
+        ])
+        .await;
+    assert_success(
+        &out,
+        "kubectl wait --for=condition=Ready (every exported object)",
+    );
+    let ready = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        ready.contains("transform.isc.identitynow.dev/upper-department condition met"),
+        "{ready}"
+    );
+    assert!(
+        ready.contains("lifecyclestate.isc.identitynow.dev/hr-staff-eu-leaver condition met"),
+        "{ready}"
+    );
+    assert!(
+        ready.contains("identityattribute.isc.identitynow.dev/costcenter condition met"),
+        "{ready}"
+    );
     let writes = env.tenant_writes().await;
     assert!(
         writes.is_empty(),
@@ -904,4 +968,17 @@ async fn exported_manifests_are_adopted_without_a_single_write() {
             .unwrap();
         assert_eq!(synced.status, "True", "{name}");
     }
+}
+
+/// A tenant client with the user-context credential, for making tenant objects as an admin
+/// would in the UI.
+fn user_client(env: &Env) -> isc_client::TenantClient {
+    let mut config = isc_client::TenantClientConfig::new(
+        &env.sim.base_url(),
+        support::USER_CLIENT_ID,
+        secrecy::SecretString::from(support::USER_CLIENT_SECRET.to_string()),
+    )
+    .unwrap();
+    config.allow_insecure_http = true;
+    isc_client::TenantClient::new(config).unwrap()
 }

@@ -69,7 +69,7 @@ fn account_action(spec: &AccountActionSpec) -> AccountAction {
 
 impl LifecycleStateSpec {
     /// The desired state as written (`accountActions[].sourceNames` not resolved: see
-    /// [`resolve_source_names`]).
+    /// `resolve_source_names` in this module).
     pub fn desired(&self) -> DesiredLifecycleState {
         DesiredLifecycleState {
             technical_name: self.technical_name.clone(),

@@ -147,3 +147,31 @@ async fn a_paused_transform_shows_its_plan_and_writes_nothing() {
     assert_eq!(plan.patches[0][0].path, "/attributes");
     assert_eq!(env.kube.event_reasons(), vec!["Paused"]);
 }
+
+#[tokio::test]
+async fn a_second_object_for_the_same_transform_is_in_conflict_and_writes_nothing() {
+    let env = TestEnv::new().await;
+    create_ready(&env, &transform("a-dates", "Date Rc", "")).await;
+    env.put_transform(&transform("b-dates", "Date Rc", ""));
+    let mut other: Transform = stored(&env, "b-dates");
+    other
+        .spec
+        .attributes
+        .insert("outputFormat".into(), json!("yy"));
+    env.put_transform(&other);
+    let error = reconcile::<Transform>(&env, "b-dates").await.unwrap_err();
+    assert_eq!(error.reason(), "Conflict");
+    assert!(env.tenant_calls().await.is_empty(), "no tenant call at all");
+    assert_eq!(
+        state::<Transform>(&env, "b-dates", "Conflict").unwrap().0,
+        "True"
+    );
+    assert_eq!(
+        state::<Transform>(&env, "b-dates", "Stalled").unwrap().0,
+        "True"
+    );
+    let message = super::condition::<Transform>(&env, "b-dates", "Conflict")
+        .unwrap()
+        .message;
+    assert!(message.contains("a-dates"), "names the owner: {message}");
+}

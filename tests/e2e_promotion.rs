@@ -157,3 +157,36 @@ async fn one_directory_of_manifests_converges_on_two_tenants_with_their_own_ids(
     let production_ids = check_tenant(&production, &production_source).await;
     assert_ne!(sandbox_ids["source"], production_ids["source"]);
 }
+
+/// `kubectl apply` of a profile with `spec` is rejected: kubectl's error output.
+async fn rejected(env: &Env, spec: &str) -> String {
+    let out = env.try_apply(&profile_yaml("bad", "Bad", spec)).await;
+    assert!(!out.status.success(), "admitted: {spec}");
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_requires_an_id_or_a_name_for_the_source_and_the_owner() {
+    let env = Env::new("references-admission").await;
+    let no_source = rejected(&env, "  authoritativeSource: {}\n").await;
+    assert!(
+        no_source.contains("authoritativeSource needs id (the source's tenant id) or name"),
+        "{no_source}"
+    );
+    let no_owner = rejected(
+        &env,
+        "  authoritativeSource:\n    name: HR Employees\n  owner:\n    name: Ada Lovelace\n",
+    )
+    .await;
+    assert!(
+        no_owner.contains("owner needs id (the identity's tenant id) or alias"),
+        "{no_owner}"
+    );
+    // By name alone, both are admitted.
+    env.apply(&profile_yaml(
+        "good",
+        "Good",
+        "  authoritativeSource:\n    name: HR Employees\n  owner:\n    alias: ada.lovelace\n",
+    ))
+    .await;
+}

@@ -191,6 +191,42 @@ async fn each_kind_is_created_adopted_updated_minimally_and_deleted_per_policy()
     assert_eq!(count(&created, &format!("POST {STATES}")), 1, "{created:?}");
     assert!(!created.iter().any(|w| w.starts_with("PUT")), "{created:?}");
 
+    // Adoption of the other kinds: a standard attribute the tenant has, a state already in
+    // the profile; neither is created nor changed.
+    let profile_id = env
+        .profiles()
+        .get("employees")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .id
+        .unwrap();
+    let inactive = isc_client::models::ProfileLifecycleState {
+        name: "Inactive".into(),
+        technical_name: "inactive".into(),
+        ..Default::default()
+    };
+    let inactive = client
+        .create_lifecycle_state(&profile_id, &inactive)
+        .await
+        .unwrap();
+    env.admin.clear_journal().await;
+    let adopted_yaml = format!(
+        "apiVersion: isc.identitynow.dev/v1alpha1\nkind: IdentityAttribute\nmetadata:\n  name: department\nspec:\n  tenantRef:\n    name: demo\n  name: department\n---\n{}",
+        state_yaml("x")
+            .replace("employees-active", "employees-inactive")
+            .replace("technicalName: active", "technicalName: inactive")
+            .replace("name: Active", "name: Inactive")
+            .replace("  description: x\n  enabled: true\n", "")
+    );
+    env.apply(&adopted_yaml).await;
+    wait_ready::<IdentityAttribute>(&env, "department").await;
+    let state = wait_ready::<LifecycleState>(&env, "employees-inactive").await;
+    assert_eq!(state["status"]["id"], json!(inactive.id));
+    let adoption = writes(&env).await;
+    assert!(adoption.is_empty(), "adopted without a write: {adoption:?}");
+
     // Printer columns.
     let out = env
         .kubectl(&["get", "transforms.isc.identitynow.dev"])

@@ -12,6 +12,8 @@
 //! - `IdentityProfile` in [`profile`], one file per step;
 //! - `ProcessingRequest` in [`processing`];
 //! - `Tenant` in [`tenant`] (the credential works);
+//! - `IdentityAttribute`, `Transform`, `LifecycleState` in [`managed`] (one generic pipeline,
+//!   per-kind plans and calls, a resync sweep per kind);
 //! - shared: [`context`] (clients, tenant pool, Events, backoff), [`error`] (one error type,
 //!   classified into a reason and a retry policy), [`status`] (condition and reason constants,
 //!   the one status-write helper), [`tenant_pool`], [`profile_cache`], [`resync`] (the periodic

@@ -35,7 +35,8 @@ type TenantSeen = (Option<String>, Option<i64>);
 const WALK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What needs no tenant list: an object whose status is behind, not Ready or unfinished.
-/// Objects being deleted are left to their finalizer's reconcile and its retries.
+/// `Some(None)` for an object being deleted: [`sweep_tenant`] reconciles it only when a pause
+/// switch moved (its finalizer's reconcile and retries do the rest).
 pub fn needs_reconcile_without_list<K: ManagedKind>(obj: &K) -> Option<Option<SweepReason>> {
     if obj.meta().deletion_timestamp.is_some() {
         return Some(None);
@@ -69,10 +70,10 @@ pub async fn needs_reconcile<K: ManagedKind>(
         return decided;
     }
     let status = obj.status()?;
-    let hold = writes_held(obj, Some(&place.tenant));
-    if shown_hold(&status.conditions) != hold.as_ref().map(|h| h.reason) {
+    if hold_outdated(obj, &place.tenant) {
         return Some(SweepReason::HoldChanged);
     }
+    let hold = writes_held(obj, Some(&place.tenant));
     let Ok(desired) = obj.desired(ctx, place).await else {
         return Some(SweepReason::NotReady);
     };
@@ -90,6 +91,16 @@ pub async fn needs_reconcile<K: ManagedKind>(
     let found_id = found.and_then(|r| K::remote_id(r));
     (found.is_some() && found_id != status.id.as_deref())
         .then_some(SweepReason::TenantReportChanged)
+}
+
+/// Whether the object's status shows another hold than the pause switches in force with
+/// `tenant` (objects never reconciled are left to their own reconcile).
+fn hold_outdated<K: ManagedKind>(obj: &K, tenant: &Tenant) -> bool {
+    let Some(status) = obj.status() else {
+        return false;
+    };
+    let in_force = writes_held(obj, Some(tenant));
+    shown_hold(&status.conditions) != in_force.as_ref().map(|h| h.reason)
 }
 
 /// Sweeps the objects of kind `K` of one Tenant: returns the ones that need a reconcile.
@@ -111,7 +122,13 @@ pub async fn sweep_tenant<K: ManagedKind>(
     for obj in objects {
         match needs_reconcile_without_list(obj.as_ref()) {
             Some(Some(why)) => due.push((ObjectRef::from_obj(obj.as_ref()), why)),
-            Some(None) => {}
+            // Being deleted: reconciled when a pause switch moved (a held delete goes on once
+            // the Tenant's suspend is lifted).
+            Some(None) => {
+                if hold_outdated(obj.as_ref(), tenant) {
+                    due.push((ObjectRef::from_obj(obj.as_ref()), SweepReason::HoldChanged));
+                }
+            }
             None => match obj.parent(ctx) {
                 Ok(parent) => {
                     let key = parent.as_ref().map(|p| p.id.clone()).unwrap_or_default();

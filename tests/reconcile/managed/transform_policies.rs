@@ -175,3 +175,38 @@ async fn a_second_object_for_the_same_transform_is_in_conflict_and_writes_nothin
         .message;
     assert!(message.contains("a-dates"), "names the owner: {message}");
 }
+
+#[tokio::test]
+async fn a_delete_held_by_the_tenants_suspend_goes_on_when_the_sweep_sees_it_lifted() {
+    let env = TestEnv::new().await;
+    create_ready(
+        &env,
+        &transform("dates", "Date Rc", "  deletionPolicy: Delete\n"),
+    )
+    .await;
+    let key = kube::runtime::reflector::ObjectRef::new(crate::env::TENANT).within(NAMESPACE);
+    let tenant = env.ctx.tenants_store().get(&key).unwrap();
+    let mut suspended = isc_operator::api::Tenant::clone(&tenant);
+    suspended.spec.suspend = true;
+    env.put_tenant(&suspended);
+    delete::<Transform>(&env, "dates").await;
+    let held = reconcile::<Transform>(&env, "dates").await.unwrap_err();
+    assert_eq!(held.reason(), "TenantSuspended");
+    env.cache_transform(&stored(&env, "dates"));
+    assert!(
+        super::sweep::<Transform>(&env).await.is_empty(),
+        "still held"
+    );
+    suspended.spec.suspend = false;
+    env.put_tenant(&suspended);
+    assert_eq!(
+        super::sweep::<Transform>(&env).await,
+        vec!["dates"],
+        "lifted"
+    );
+    reconcile::<Transform>(&env, "dates")
+        .await
+        .expect("deleted");
+    assert_eq!(on_tenant(&env, "Date Rc").await, 0);
+    assert!(env.kube.get::<Transform>(NAMESPACE, "dates").is_none());
+}

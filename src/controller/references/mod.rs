@@ -37,8 +37,8 @@ pub mod resolve;
 use std::collections::BTreeMap;
 
 pub use cache::{NamedId, ReferenceCache};
-pub use names::{desired_profile, profile_references};
-pub use resolve::{resolve, resolve_profile, resolve_source_names};
+pub use names::{desired_profile, profile_references, resolved_spec};
+pub use resolve::{resolve, resolve_profile, resolve_source_names, resolve_spec};
 
 /// Resolved tenant ids by reference key ([`NameReference::key`]), as
 /// `status.resolvedReferences` shows them.

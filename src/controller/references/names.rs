@@ -1,6 +1,7 @@
 //! What a spec names (pure): the references an `IdentityProfile` needs resolved, and the
 //! desired profile with the resolved ids put where the tenant wants them.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
@@ -109,55 +110,58 @@ pub fn profile_references(spec: &IdentityProfileSpec) -> BTreeSet<NameReference>
     wanted
 }
 
-/// The desired profile with the ids `resolved` holds put where the tenant wants ids: the
-/// authoritative source's and the owner's id, and each mapping's `sourceId`. A `reference`
-/// transform keeps its `attributes.id` as written (ISC names the saved transform there).
-/// `Err` lists the references `resolved` lacks (the sweep then leaves the object to a
-/// reconcile, which resolves them).
+/// The spec with the ids `resolved` holds filled in where the tenant wants ids: the
+/// authoritative source's and the owner's `id`, and each mapping's `sourceId` (a name stays as
+/// written, informational). A `reference` transform keeps its `attributes.id` as written (ISC
+/// names the saved transform there). Borrowed when the spec names nothing. `Err` lists the
+/// references `resolved` lacks.
+pub fn resolved_spec<'a>(
+    spec: &'a IdentityProfileSpec,
+    resolved: &ResolvedReferences,
+) -> Result<Cow<'a, IdentityProfileSpec>, Vec<NameReference>> {
+    let wanted = profile_references(spec);
+    if wanted.is_empty() {
+        return Ok(Cow::Borrowed(spec));
+    }
+    let missing: Vec<NameReference> = wanted
+        .into_iter()
+        .filter(|r| !resolved.contains_key(&r.key()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    let id_of = |reference: NameReference| resolved[&reference.key()].clone();
+    let mut out = spec.clone();
+    let source = &mut out.authoritative_source;
+    if source.id.is_none()
+        && let Some(name) = &source.name
+    {
+        source.id = Some(id_of(NameReference::source(name)));
+    }
+    if let Some(owner) = out.owner.as_mut()
+        && owner.id.is_none()
+        && let Some(alias) = &owner.alias
+    {
+        owner.id = Some(id_of(NameReference::identity(alias)));
+    }
+    let mappings = out
+        .identity_attribute_config
+        .iter_mut()
+        .flat_map(|c| c.attribute_transforms.iter_mut());
+    for mapping in mappings {
+        let attributes = &mut mapping.transform_definition.attributes;
+        if let Some(name) = unresolved_source_name(attributes) {
+            let id = id_of(NameReference::source(name));
+            attributes.insert(SOURCE_ID.to_string(), Value::String(id));
+        }
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// The desired profile the planner works on, from [`resolved_spec`].
 pub fn desired_profile(
     spec: &IdentityProfileSpec,
     resolved: &ResolvedReferences,
 ) -> Result<DesiredProfile, Vec<NameReference>> {
-    let mut desired = spec.desired();
-    let mut missing = Vec::new();
-    let mut lookup = |reference: NameReference| match resolved.get(&reference.key()) {
-        Some(id) => Some(id.clone()),
-        None => {
-            missing.push(reference);
-            None
-        }
-    };
-    if desired.authoritative_source.id.is_none()
-        && let Some(name) = &spec.authoritative_source.name
-    {
-        desired.authoritative_source.id = lookup(NameReference::source(name));
-    }
-    if let (Some(owner), Some(spec_owner)) = (desired.owner.as_mut(), spec.owner.as_ref())
-        && owner.id.is_none()
-        && let Some(alias) = &spec_owner.alias
-    {
-        owner.id = lookup(NameReference::identity(alias));
-    }
-    for transform in desired
-        .attribute_config
-        .iter_mut()
-        .flat_map(|c| c.transforms.iter_mut())
-    {
-        match with_source_id(&transform.attributes, resolved) {
-            Ok(attributes) => transform.attributes = attributes,
-            Err(reference) => missing.push(reference),
-        }
-    }
-    for reference in profile_references(spec) {
-        if reference.kind == super::ReferenceKind::Transform
-            && !resolved.contains_key(&reference.key())
-        {
-            missing.push(reference);
-        }
-    }
-    if missing.is_empty() {
-        Ok(desired)
-    } else {
-        Err(missing)
-    }
+    Ok(resolved_spec(spec, resolved)?.desired())
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use isc_client::{ErrorClass, IscError, TenantClient};
 use serde_json::{Map, Value};
 
-use super::names::{desired_profile, profile_references, unresolved_source_name, with_source_id};
+use super::names::{profile_references, resolved_spec, unresolved_source_name, with_source_id};
 use super::{
     NameReference, ReferenceCache, ReferenceKind, ResolvedReferences, Unresolved, pick,
     unresolved_message,
@@ -89,11 +89,28 @@ fn needs_user_context(error: &IscError) -> bool {
     error.class() == ErrorClass::Forbidden
 }
 
-/// The desired profile of `spec` with every name in it resolved through `cache` and `client`
-/// (Tenant `tenant`, named in messages; `known` as for [`resolve`]), and what the names
-/// resolved to. The profile reconciler's resolution; also for tools without a cluster
-/// (`isc-operator plan`: a fresh [`ReferenceCache`] per run, `known` empty). A spec that names
-/// nothing makes no call.
+/// `spec` with every name in it resolved through `cache` and `client` (Tenant `tenant`, named
+/// in messages; `known` as for [`resolve`]) and filled in where the tenant wants ids (see
+/// [`super::names::resolved_spec`]), and what the names resolved to. For tools without a
+/// cluster (`isc-operator plan`: a fresh [`ReferenceCache`] per run, `known` empty), so the pure
+/// planner works on the result unchanged. A spec that names nothing makes no call.
+pub async fn resolve_spec(
+    cache: &ReferenceCache,
+    client: &TenantClient,
+    tenant: &str,
+    spec: &IdentityProfileSpec,
+    known: &ResolvedReferences,
+) -> Result<(IdentityProfileSpec, ResolvedReferences), ReconcileError> {
+    let wanted = profile_references(spec);
+    let resolved = resolve(cache, client, tenant, &wanted, known).await?;
+    let filled = resolved_spec(spec, &resolved).map_err(|missing| {
+        let keys: Vec<String> = missing.iter().map(NameReference::key).collect();
+        ReconcileError::UnresolvedReference(format!("not resolved: {}", keys.join(", ")))
+    })?;
+    Ok((filled.into_owned(), resolved))
+}
+
+/// The profile reconciler's resolution: the desired profile of [`resolve_spec`]'s result.
 pub async fn resolve_profile(
     cache: &ReferenceCache,
     client: &TenantClient,
@@ -101,13 +118,8 @@ pub async fn resolve_profile(
     spec: &IdentityProfileSpec,
     known: &ResolvedReferences,
 ) -> Result<(DesiredProfile, ResolvedReferences), ReconcileError> {
-    let wanted = profile_references(spec);
-    let resolved = resolve(cache, client, tenant, &wanted, known).await?;
-    let desired = desired_profile(spec, &resolved).map_err(|missing| {
-        let keys: Vec<String> = missing.iter().map(NameReference::key).collect();
-        ReconcileError::UnresolvedReference(format!("not resolved: {}", keys.join(", ")))
-    })?;
-    Ok((desired, resolved))
+    let (filled, resolved) = resolve_spec(cache, client, tenant, spec, known).await?;
+    Ok((filled.desired(), resolved))
 }
 
 /// For the `Transform` controller: `attributes` with `sourceId` added where a `sourceName`

@@ -227,3 +227,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_spec_that_names_nothing_is_borrowed_and_a_resolved_one_plans_like_ids() {
+    let by_ids = spec("  authoritativeSource:\n    id: s1\n");
+    let resolved_by_ids = names::resolved_spec(&by_ids, &ResolvedReferences::new()).unwrap();
+    assert!(matches!(resolved_by_ids, std::borrow::Cow::Borrowed(_)));
+    let s = spec(BY_NAMES);
+    let resolved: ResolvedReferences = profile_references(&s)
+        .iter()
+        .map(|r| (r.key(), format!("id-of-{}", r.name)))
+        .collect();
+    let filled = names::resolved_spec(&s, &resolved).unwrap().into_owned();
+    assert_eq!(
+        filled.authoritative_source.id.as_deref(),
+        Some("id-of-HR Employees")
+    );
+    assert_eq!(
+        filled.owner.as_ref().unwrap().alias.as_deref(),
+        Some("ada.lovelace"),
+        "names stay, informational"
+    );
+    assert!(
+        profile_references(&filled)
+            .iter()
+            .all(|r| r.kind == ReferenceKind::Transform),
+        "only the transforms, which ISC names by name, are left to check"
+    );
+    assert_eq!(filled.desired(), desired_profile(&s, &resolved).unwrap());
+}

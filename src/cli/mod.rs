@@ -7,6 +7,7 @@ pub mod args;
 pub mod export;
 pub mod manifests;
 pub mod plan_model;
+pub mod plan_names;
 pub mod preview;
 
 use std::io::Write;
@@ -134,13 +135,16 @@ pub async fn run_export(args: ExportArgs) -> Result<(), CliError> {
 pub async fn run_plan(args: PlanArgs) -> Result<bool, CliError> {
     let manifests = manifests::load_manifests(&args.files)?;
     let client = args.tenant.client()?;
+    let model = plan_model::load_model_manifests(&args.files)?;
+    let (manifests, unresolved) =
+        plan_names::resolve_names(&client, &args.tenant.base_url, manifests, &model).await?;
     let tenant = client
         .list_all_identity_profiles(&Default::default())
         .await?;
     let mut previews = preview::preview(&manifests, &tenant);
+    plan_names::mark_unresolved(&mut previews, &unresolved);
     preview::preview_identities(&mut previews, &tenant, &client, args.preview_identities).await;
     print!("{}", preview::render(&previews));
-    let model = plan_model::load_model_manifests(&args.files)?;
     let model_previews = plan_model::plan_model(&client, &model, &manifests, &tenant).await?;
     print!("{}", plan_model::render_model(&model_previews));
     Ok(previews.iter().any(preview::Preview::changes) || model_previews.iter().any(|p| p.writes))

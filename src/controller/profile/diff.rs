@@ -87,6 +87,10 @@ pub enum PlanError {
     /// The source reference has no id (and no name it was resolved from).
     #[error("authoritativeSource needs id or name")]
     MissingSourceId,
+    /// A name in the spec did not resolve on the tenant (see `controller::references`); for
+    /// tools that plan without the reconciler (`isc-operator plan`).
+    #[error("{0}")]
+    UnresolvedReference(String),
 }
 
 impl DesiredProfile {

@@ -1,0 +1,118 @@
+//! `plan` on manifests that name tenant objects instead of giving their ids (a source name,
+//! an owner's alias, a mapping's `sourceName`, a referenced transform): the names are resolved
+//! on the tenant as the operator resolves them ([`crate::controller::references`]), one list
+//! per kind for the whole run and none when no manifest names anything, and the pure planner
+//! then works on the resolved specs. A name that does not resolve is shown as that manifest's
+//! problem, never planned as an empty id.
+
+use isc_client::{IscError, TenantClient};
+
+use crate::api::IdentityProfile;
+use crate::controller::error::ReconcileError;
+use crate::controller::profile::diff::PlanError;
+use crate::controller::references::{
+    NameReference, ReferenceCache, ResolvedReferences, resolve_spec,
+};
+
+use super::plan_model::ModelManifests;
+use super::preview::Preview;
+
+/// Why a manifest's names did not resolve, by its index among the manifests.
+pub type Unresolved = Vec<(usize, String)>;
+
+/// Ids known without asking the tenant: the transforms the same run plans (they exist once
+/// applied, and the profile's controller waits for them).
+fn planned_transforms(model: &ModelManifests) -> ResolvedReferences {
+    model
+        .transforms
+        .iter()
+        .map(|t| {
+            let key = NameReference::transform(&t.spec.name).key();
+            (key, "(a Transform of these manifests)".to_string())
+        })
+        .collect()
+}
+
+/// The manifests with their names resolved on the tenant `client` calls (`tenant`: how
+/// messages name it, e.g. its base URL), and the ones whose names did not resolve (kept as
+/// they are). A tenant failure (after the client's retries) ends the run.
+pub async fn resolve_names(
+    client: &TenantClient,
+    tenant: &str,
+    mut manifests: Vec<IdentityProfile>,
+    model: &ModelManifests,
+) -> Result<(Vec<IdentityProfile>, Unresolved), IscError> {
+    let cache = ReferenceCache::new(std::time::Duration::from_secs(3600));
+    let known = planned_transforms(model);
+    let mut unresolved = Vec::new();
+    for (index, manifest) in manifests.iter_mut().enumerate() {
+        match resolve_spec(&cache, client, tenant, &manifest.spec, &known).await {
+            Ok((spec, _)) => manifest.spec = spec,
+            Err(ReconcileError::Tenant(e)) => return Err(e),
+            Err(e) => unresolved.push((index, e.to_string())),
+        }
+    }
+    Ok((manifests, unresolved))
+}
+
+/// Shows each unresolved manifest's problem as its plan.
+pub fn mark_unresolved(previews: &mut [Preview], unresolved: &Unresolved) {
+    for (index, message) in unresolved {
+        if let Some(preview) = previews.get_mut(*index) {
+            preview.plan = Err(PlanError::UnresolvedReference(message.clone()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::preview::{load_profiles, preview, render};
+    use crate::controller::profile::diff::ProfilePlan;
+    use secrecy::SecretString;
+
+    const MANIFESTS: &str = "apiVersion: isc.identitynow.dev/v1alpha1\nkind: IdentityProfile\nmetadata:\n  name: staff\nspec:\n  tenantRef:\n    name: demo\n  name: Staff\n  authoritativeSource:\n    name: HR Employees\n  owner:\n    alias: ada.lovelace\n---\napiVersion: isc.identitynow.dev/v1alpha1\nkind: IdentityProfile\nmetadata:\n  name: interns\nspec:\n  tenantRef:\n    name: demo\n  name: Interns\n  authoritativeSource:\n    name: HR Interns\n";
+
+    #[tokio::test]
+    async fn names_are_resolved_before_planning_and_an_unknown_one_is_that_manifests_problem() {
+        isc_client::client::install_crypto_provider();
+        let sim = isc_sim::start(
+            isc_sim::SimConfig::new("plan-pat", "plan-secret"),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .expect("simulator");
+        let mut config = isc_client::TenantClientConfig::new(
+            &sim.base_url(),
+            "plan-pat",
+            SecretString::from("plan-secret".to_string()),
+        )
+        .unwrap();
+        config.allow_insecure_http = true;
+        let client = TenantClient::new(config).unwrap();
+        let manifests = load_profiles(MANIFESTS).unwrap();
+        let (resolved, unresolved) =
+            resolve_names(&client, "the tenant", manifests, &ModelManifests::default())
+                .await
+                .expect("tenant answers");
+        assert_eq!(unresolved.len(), 1);
+        assert_eq!(unresolved[0].0, 1);
+        assert!(
+            unresolved[0].1.contains("no source named \"HR Interns\""),
+            "{unresolved:?}"
+        );
+        let mut previews = preview(&resolved, &[]);
+        mark_unresolved(&mut previews, &unresolved);
+        let Ok(ProfilePlan::Create(body)) = &previews[0].plan else {
+            panic!("{:?}", previews[0].plan);
+        };
+        assert_eq!(
+            body.authoritative_source.id.as_deref(),
+            Some("2c9180835d2e5168015d32f890ca1581")
+        );
+        assert!(body.owner.as_ref().unwrap().id.is_some());
+        let report = render(&previews);
+        assert!(report.contains("HR Interns"), "{report}");
+        assert!(!previews[1].changes());
+    }
+}

@@ -1,21 +1,29 @@
 //! `deploy/argocd/argocd-cm.yaml` is generated from the health scripts beside it
-//! (`deploy/argocd/<kind>.lua`); this fails when they drift apart. Regenerate with
+//! (`deploy/argocd/*.lua`); this fails when they drift apart. Regenerate with
 //! `ISC_WRITE_ARGOCD_CM=1 cargo test --test argocd_cm`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The API group of the three kinds (Argo CD's key is `<group>_<kind>`).
+/// The API group of every kind (Argo CD's key is `<group>_<kind>`).
 const GROUP: &str = "isc.identitynow.dev";
-/// The kinds with a health script, in the order the snippet lists them.
-const KINDS: [&str; 3] = ["Tenant", "IdentityProfile", "ProcessingRequest"];
+/// Every kind with its health script (`deploy/argocd/<script>.lua`), in the order the snippet
+/// lists them. The tenant-object kinds share one script: their conditions mean the same.
+const KINDS: [(&str, &str); 6] = [
+    ("Tenant", "tenant"),
+    ("IdentityProfile", "tenant-object"),
+    ("ProcessingRequest", "processingrequest"),
+    ("IdentityAttribute", "tenant-object"),
+    ("Transform", "tenant-object"),
+    ("LifecycleState", "tenant-object"),
+];
 
 fn argocd_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/argocd")
 }
 
-fn script(kind: &str) -> String {
-    let path = argocd_dir().join(format!("{}.lua", kind.to_ascii_lowercase()));
+fn script(name: &str) -> String {
+    let path = argocd_dir().join(format!("{name}.lua"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -37,9 +45,9 @@ fn generated() -> String {
          metadata:\n  name: argocd-cm\n  labels:\n    app.kubernetes.io/name: argocd-cm\n    app.kubernetes.io/part-of: argocd\n\
          data:\n",
     );
-    for kind in KINDS {
+    for (kind, name) in KINDS {
         out.push_str(&format!("  {}: |\n", data_key(kind)));
-        for line in script(kind).lines() {
+        for line in script(name).lines() {
             if line.is_empty() {
                 out.push('\n');
             } else {
@@ -74,8 +82,10 @@ fn argocd_cm_snippet_parses_to_the_scripts() {
         data: BTreeMap<String, String>,
     }
     let cm: ConfigMap = serde_yaml_ng::from_str(&generated()).expect("the snippet is YAML");
-    let expected: BTreeMap<String, String> =
-        KINDS.iter().map(|k| (data_key(k), script(k))).collect();
+    let expected: BTreeMap<String, String> = KINDS
+        .iter()
+        .map(|(k, n)| (data_key(k), script(n)))
+        .collect();
     assert_eq!(cm.data, expected);
 }
 
@@ -83,8 +93,8 @@ fn argocd_cm_snippet_parses_to_the_scripts() {
 /// `resource.customizations.useOpenLibs` is set): the scripts use the base library only.
 #[test]
 fn health_scripts_use_only_the_base_library() {
-    for kind in KINDS {
-        let text = script(kind);
+    for (_, name) in KINDS {
+        let text = script(name);
         for lib in [
             "string.", "os.", "io.", "math.", "require", ":format", ":sub", ":find",
         ] {
@@ -92,7 +102,7 @@ fn health_scripts_use_only_the_base_library() {
                 .lines()
                 .filter(|l| !l.trim_start().starts_with("--"))
                 .any(|l| l.contains(lib));
-            assert!(!used, "{kind}.lua uses {lib}");
+            assert!(!used, "{name}.lua uses {lib}");
         }
     }
 }

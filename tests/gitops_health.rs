@@ -58,6 +58,22 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("processingrequest-already-completed", "Healthy", "Current"),
     ("processingrequest-failed", "Degraded", "Failed"),
     ("processingrequest-paused", "Suspended", "InProgress"),
+    // The other tenant-object kinds share the IdentityProfile script and conditions.
+    ("identityattribute-ready", "Healthy", "Current"),
+    (
+        "identityattribute-user-context-required",
+        "Degraded",
+        "Failed",
+    ),
+    ("transform-reconciling", "Progressing", "InProgress"),
+    ("transform-unresolved-reference", "Degraded", "Failed"),
+    ("transform-paused", "Suspended", "InProgress"),
+    (
+        "lifecyclestate-waiting-for-dependencies",
+        "Progressing",
+        "InProgress",
+    ),
+    ("lifecyclestate-no-status", "Progressing", "Current"),
 ];
 
 fn fixtures_dir() -> PathBuf {

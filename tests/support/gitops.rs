@@ -26,11 +26,21 @@ pub enum Kind {
     Tenant,
     IdentityProfile,
     ProcessingRequest,
+    IdentityAttribute,
+    Transform,
+    LifecycleState,
 }
 
 impl Kind {
     /// All kinds, in the order the `argocd-cm` snippet lists them.
-    pub const ALL: [Kind; 3] = [Kind::Tenant, Kind::IdentityProfile, Kind::ProcessingRequest];
+    pub const ALL: [Kind; 6] = [
+        Kind::Tenant,
+        Kind::IdentityProfile,
+        Kind::ProcessingRequest,
+        Kind::IdentityAttribute,
+        Kind::Transform,
+        Kind::LifecycleState,
+    ];
 
     /// The `kind` field.
     pub fn name(self) -> &'static str {
@@ -38,14 +48,25 @@ impl Kind {
             Kind::Tenant => "Tenant",
             Kind::IdentityProfile => "IdentityProfile",
             Kind::ProcessingRequest => "ProcessingRequest",
+            Kind::IdentityAttribute => "IdentityAttribute",
+            Kind::Transform => "Transform",
+            Kind::LifecycleState => "LifecycleState",
         }
     }
 
-    /// `deploy/argocd/<kind>.lua`.
+    /// `deploy/argocd/<script>.lua`: the tenant-object kinds share `tenant-object.lua`.
     pub fn health_script(self) -> PathBuf {
+        let script = match self {
+            Kind::Tenant => "tenant",
+            Kind::ProcessingRequest => "processingrequest",
+            Kind::IdentityProfile
+            | Kind::IdentityAttribute
+            | Kind::Transform
+            | Kind::LifecycleState => "tenant-object",
+        };
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("deploy/argocd")
-            .join(format!("{}.lua", self.name().to_ascii_lowercase()))
+            .join(format!("{script}.lua"))
     }
 
     /// The kind an object says it is.
@@ -54,6 +75,9 @@ impl Kind {
             Some("Tenant") => Kind::Tenant,
             Some("IdentityProfile") => Kind::IdentityProfile,
             Some("ProcessingRequest") => Kind::ProcessingRequest,
+            Some("IdentityAttribute") => Kind::IdentityAttribute,
+            Some("Transform") => Kind::Transform,
+            Some("LifecycleState") => Kind::LifecycleState,
             other => panic!("no health script for kind {other:?}"),
         }
     }

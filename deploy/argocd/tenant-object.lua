@@ -1,5 +1,5 @@
--- Argo CD health of an IdentityProfile (isc.identitynow.dev), from the kstatus conditions the
--- operator writes. Installed by argocd-cm.yaml beside this file (generated from it).
+-- Argo CD health of the tenant-object kinds of isc.identitynow.dev (IdentityProfile,
+-- IdentityAttribute, Transform, LifecycleState), from the kstatus conditions the operator writes. Installed by argocd-cm.yaml beside this file (generated from it).
 --   status.observedGeneration /= generation -> Progressing (the operator has not seen the edit)
 --   Stalled=True                            -> Degraded (needs a change from a person)
 --   Suspended=True                          -> Suspended (paused object or suspended Tenant)
@@ -27,7 +27,7 @@ end
 
 local status = obj.status
 if status == nil or status.conditions == nil then
-  return { status = "Progressing", message = "Waiting for the operator to reconcile the IdentityProfile" }
+  return { status = "Progressing", message = "Waiting for the operator to reconcile the " .. obj.kind }
 end
 local generation = obj.metadata.generation
 if generation ~= nil and status.observedGeneration ~= generation then
@@ -54,4 +54,4 @@ for _, c in ipairs(status.conditions) do
     return { status = "Progressing", message = text(c) }
   end
 end
-return { status = "Progressing", message = "Waiting for the operator to reconcile the IdentityProfile" }
+return { status = "Progressing", message = "Waiting for the operator to reconcile the " .. obj.kind }

@@ -2,16 +2,16 @@
 //!
 //! Every cached object costs memory for as long as it exists, so the caches keep only what
 //! the operator reads: [`strip_unread`] drops `managedFields` and the `kubectl apply` copy of
-//! every object, and [`compact_finished_request`] keeps of a finished `ProcessingRequest` only
-//! what identifies it and its outcome (a cluster may hold thousands of finished requests).
+//! every object, and `ProcessingRequest`s are watched as metadata only ([`reflected_metadata`]):
+//! their reconciler reads each request fresh, and a cluster may hold thousands of finished ones.
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
+use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 
-use crate::api::{ProcessingRequest, ProcessingRequestStatus};
 use crate::controller::tenant_policy;
 
 /// The objects of kind `K` in `namespace`, or in all namespaces.
@@ -42,33 +42,6 @@ pub fn strip_unread<K: Resource>(obj: &mut K) {
     }
 }
 
-/// [`strip_unread`], and of a finished `ProcessingRequest` only its metadata, its spec's
-/// scalars (tenant, action, TTL, flags) and its phase, completion time and observed generation.
-///
-/// The request reconciler acts on a fresh read of the object, never on the cached copy (which
-/// only names the object to reconcile), and a finished request is only waited on for its TTL:
-/// its selector, its submissions and its conditions are read from the API server when needed.
-/// A request still running is cached whole.
-pub fn compact_finished_request(obj: &mut ProcessingRequest) {
-    strip_unread(obj);
-    let Some(status) = obj.status.as_mut() else {
-        return;
-    };
-    if !status.phase.is_some_and(|phase| phase.is_finished()) {
-        return;
-    }
-    *status = ProcessingRequestStatus {
-        phase: status.phase,
-        completion_time: status.completion_time.take(),
-        observed_generation: status.observed_generation,
-        ..Default::default()
-    };
-    let spec = &mut obj.spec;
-    spec.identities = None;
-    spec.profile = None;
-    spec.refresh_args = None;
-}
-
 /// A watch cache of `K` (each object passed through `keep` first) and the stream of its
 /// applied objects that feeds a controller (which also keeps the cache current).
 pub fn reflected<K>(
@@ -94,6 +67,40 @@ where
         watcher::Config::default().any_semantic(),
     )
     .modify(keep)
+    .reflect(writer)
+    .applied_objects();
+    (store, events)
+}
+
+/// A watch cache of the metadata of `K` only (less what [`strip_unread`] drops), and the stream
+/// of its applied objects that feeds a controller. For a kind whose reconciler reads each object
+/// fresh from the API server and only needs to know which object to reconcile: the API server
+/// sends metadata only (every change still arrives, as a new `resourceVersion`), and the cache
+/// holds no spec or status (measured: a cached request costs about 1 KB with its key; whole, a
+/// finished one cost 3.9 KB).
+pub fn reflected_metadata<K>(
+    client: &Client,
+    namespace: &Option<String>,
+) -> (
+    Store<PartialObjectMeta<K>>,
+    impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static,
+)
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store();
+    // An `Api` of `PartialObjectMeta` makes metadata-only requests.
+    let events = watcher(
+        watched::<PartialObjectMeta<K>>(client, namespace),
+        watcher::Config::default().any_semantic(),
+    )
+    .modify(strip_unread)
     .reflect(writer)
     .applied_objects();
     (store, events)

@@ -37,9 +37,10 @@ const EVENT_ACTION: &str = "Process";
 /// Requeue of a running request that has nothing particular to wait for.
 const RUNNING_REQUEUE: Duration = Duration::from_secs(1);
 
-/// Controller entry point for one object.
-pub async fn reconcile(
-    object: Arc<ProcessingRequest>,
+/// Controller entry point for one object: `object` only names the request (the controller
+/// watches metadata only; tests pass the whole request), which is read fresh.
+pub async fn reconcile<K: kube::Resource>(
+    object: Arc<K>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
     let namespace = object.namespace().unwrap_or_default();

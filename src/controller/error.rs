@@ -103,11 +103,16 @@ pub enum ReconcileError {
     #[error("{0}")]
     UserContextRequired(String),
     /// A name in the spec (a source name, an owner's alias, a transform name) matches no
-    /// tenant object, or several, on the object's Tenant; or resolving it needs a credential
-    /// with user context. A person must fix the name or the tenant; the resync sweep looks
-    /// again (with a fresh list) every interval.
+    /// tenant object on the object's Tenant, yet: like a Tenant that is not there yet, it may
+    /// appear (created by an admin or another tool), so it is looked for again with backoff
+    /// and at every resync (from the Tenant's cached lists), and a GitOps tool does not fail
+    /// fast on it.
     #[error("{0}")]
     UnresolvedReference(String),
+    /// A name in the spec matches several tenant objects on the object's Tenant: the operator
+    /// never picks one, so a person must rename them or give the id.
+    #[error("{0}")]
+    AmbiguousReference(String),
     /// The Kubernetes API failed.
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
@@ -193,6 +198,7 @@ impl ReconcileError {
             ReconcileError::WaitingForDependencies(_) => reason::WAITING_FOR_DEPENDENCIES,
             ReconcileError::UserContextRequired(_) => reason::USER_CONTEXT_REQUIRED,
             ReconcileError::UnresolvedReference(_) => reason::UNRESOLVED_REFERENCE,
+            ReconcileError::AmbiguousReference(_) => reason::AMBIGUOUS_REFERENCE,
         }
     }
 
@@ -214,7 +220,7 @@ impl ReconcileError {
             | ReconcileError::ImportRefused { .. }
             | ReconcileError::DuplicateTenantProfiles(_)
             | ReconcileError::UserContextRequired(_)
-            | ReconcileError::UnresolvedReference(_) => true,
+            | ReconcileError::AmbiguousReference(_) => true,
             ReconcileError::Tenant(e) => {
                 matches!(e.class(), ErrorClass::Forbidden | ErrorClass::Permanent)
             }
@@ -225,6 +231,7 @@ impl ReconcileError {
             | ReconcileError::WaveFailed(_)
             | ReconcileError::WritesHeld(_)
             | ReconcileError::WaitingForDependencies(_)
+            | ReconcileError::UnresolvedReference(_)
             | ReconcileError::Kube(_) => false,
         }
     }
@@ -266,8 +273,10 @@ impl ReconcileError {
             | ReconcileError::DeletionBlocked(_)
             | ReconcileError::WritesHeld(_)
             | ReconcileError::UserContextRequired(_)
-            | ReconcileError::UnresolvedReference(_)
+            | ReconcileError::AmbiguousReference(_)
             | ReconcileError::ImportRefused { .. } => Requeue::AfterChange,
+            // The tenant's lists are cached: a retry within the miss floor costs no call.
+            ReconcileError::UnresolvedReference(_) => Requeue::Backoff,
             ReconcileError::WaitingForDependencies(_) => Requeue::After(DEPENDENCY_RECHECK),
             // Cheap (no tenant call): looks again soon, so a loser takes over once the owner
             // is gone.

@@ -162,9 +162,11 @@ pub mod reason {
     /// The tenant refused a write that needs a credential with user context (a personal
     /// access token), e.g. creating an identity attribute.
     pub const USER_CONTEXT_REQUIRED: &str = "UserContextRequired";
-    /// A name in the spec (source name, owner alias, transform name) matches no tenant object,
-    /// or several, on the object's Tenant.
+    /// A name in the spec (source name, owner alias, transform name) matches no tenant object
+    /// on the object's Tenant (yet).
     pub const UNRESOLVED_REFERENCE: &str = "UnresolvedReference";
+    /// A name in the spec matches several tenant objects on the object's Tenant.
+    pub const AMBIGUOUS_REFERENCE: &str = "AmbiguousReference";
     /// A tenant object was updated (PUT or PATCH) after a spec change.
     pub const UPDATED: &str = "Updated";
 }

@@ -22,10 +22,13 @@
 //! the tenant with the ids last resolved (`status.resolvedReferences`), so a steady object
 //! costs no lookup.
 //!
-//! Names match as the tenant compares them: an exact match first, else a case-insensitive one;
-//! none, or more than one, is an [`UnresolvedReference`](crate::controller::error::ReconcileError::UnresolvedReference)
-//! (`Stalled`: a person must fix the name or the tenant) naming what was looked for on which
-//! Tenant. Lookups are cached per Tenant ([`cache`]): one list of sources and one of
+//! Names match as the tenant compares them: an exact match first, else a case-insensitive one.
+//! The condition names what was looked for on which Tenant ([`unresolved_error`]), by the
+//! kstatus rules: no match is `UnresolvedReference` and `Reconciling` (the object may appear,
+//! like a Tenant not created yet: an admin adds the source, another tool the transform; the
+//! operator looks again with backoff and at every resync, and a GitOps tool does not fail fast
+//! while a whole directory is being applied); several matches (`AmbiguousReference`) and an
+//! alias lookup without user context (`UserContextRequired`) need a person: `Stalled`. Lookups are cached per Tenant ([`cache`]): one list of sources and one of
 //! transforms per resync interval, one filtered identities list per alias per interval,
 //! whatever the number of objects; a name missing from a cached list lists again at most once
 //! per [`cache::MISS_REFRESH_AFTER`].
@@ -35,6 +38,8 @@ pub mod names;
 pub mod resolve;
 
 use std::collections::BTreeMap;
+
+use crate::controller::error::ReconcileError;
 
 pub use cache::{NamedId, ReferenceCache};
 pub use names::{desired_profile, profile_references, resolved_spec};
@@ -154,6 +159,20 @@ pub fn unresolved_message(tenant: &str, problems: &[Unresolved]) -> String {
         problems.len(),
         lines.join("; ")
     )
+}
+
+/// The error for names that did not resolve on Tenant `tenant`: `Stalled` when one needs a
+/// person (several matches, a credential without user context), else `Reconciling`.
+pub fn unresolved_error(tenant: &str, problems: &[Unresolved]) -> ReconcileError {
+    let message = unresolved_message(tenant, problems);
+    let any = |f: fn(&Unresolved) -> bool| problems.iter().any(f);
+    if any(|p| matches!(p, Unresolved::Ambiguous(..))) {
+        ReconcileError::AmbiguousReference(message)
+    } else if any(|p| matches!(p, Unresolved::UserContextRequired(_))) {
+        ReconcileError::UserContextRequired(message)
+    } else {
+        ReconcileError::UnresolvedReference(message)
+    }
 }
 
 /// The one tenant object `wanted` names among `candidates`, as the tenant compares names: the

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::names::{profile_references, resolved_spec, unresolved_source_name, with_source_id};
 use super::{
     NameReference, ReferenceCache, ReferenceKind, ResolvedReferences, Unresolved, pick,
-    unresolved_message,
+    unresolved_error,
 };
 use crate::api::IdentityProfileSpec;
 use crate::controller::error::ReconcileError;
@@ -21,7 +21,7 @@ use crate::controller::tenant_pool::TenantHandle;
 /// are.
 ///
 /// Every name is tried; names that match nothing, or several objects, or need a user-context
-/// credential, are reported together as one [`ReconcileError::UnresolvedReference`]. A tenant
+/// credential, are reported together as one error ([`super::unresolved_error`]). A tenant
 /// error other than that (429, 5xx, a refused credential) is returned as it is.
 pub async fn resolve(
     cache: &ReferenceCache,
@@ -48,9 +48,7 @@ pub async fn resolve(
     if problems.is_empty() {
         Ok(resolved)
     } else {
-        Err(ReconcileError::UnresolvedReference(unresolved_message(
-            tenant, &problems,
-        )))
+        Err(unresolved_error(tenant, &problems))
     }
 }
 

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::names::{referenced_transforms, unresolved_source_name, with_source_id};
 use super::*;
 use crate::api::IdentityProfile;
+use crate::controller::error::ReconcileError;
 
 fn named(items: &[(&str, &str)]) -> Vec<NamedId> {
     items
@@ -137,6 +138,23 @@ fn the_message_names_what_was_looked_for_and_the_tenant() {
     assert!(message.contains("ids a, b"), "{message}");
     assert!(message.contains("user context"), "{message}");
     assert!(message.contains("identity with alias \"ada\""), "{message}");
+}
+
+#[test]
+fn a_missing_name_may_appear_but_an_ambiguous_one_or_a_missing_right_needs_a_person() {
+    let missing = Unresolved::NotFound(NameReference::source("HR"));
+    let ambiguous = Unresolved::Ambiguous(NameReference::transform("T"), vec!["a".into()]);
+    let no_context = Unresolved::UserContextRequired(NameReference::identity("ada"));
+    let not_found = unresolved_error("t", std::slice::from_ref(&missing));
+    assert!(matches!(not_found, ReconcileError::UnresolvedReference(_)));
+    assert!(!not_found.stalls(), "Reconciling: the source may be created");
+    let both = unresolved_error("t", &[missing.clone(), ambiguous]);
+    assert!(matches!(both, ReconcileError::AmbiguousReference(_)));
+    assert!(both.stalls());
+    assert!(both.to_string().contains("no source named \"HR\""), "{both}");
+    let context = unresolved_error("t", &[missing, no_context]);
+    assert!(matches!(context, ReconcileError::UserContextRequired(_)));
+    assert!(context.stalls());
 }
 
 #[test]

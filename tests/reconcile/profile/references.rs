@@ -167,7 +167,8 @@ async fn lookups_are_shared_by_every_object_of_the_tenant_and_reused_between_rec
 }
 
 #[tokio::test]
-async fn an_unknown_name_stalls_the_object_with_a_message_naming_it_and_nothing_is_written() {
+async fn an_unknown_name_is_a_condition_naming_it_looked_for_again_from_the_cache_and_nothing_is_written()
+ {
     let mut env = TestEnv::new().await;
     env.put_profile(&by_names("staff", "Staff", "HR Interns", ""));
     let error = reconcile(&mut env, "staff").await.unwrap_err();
@@ -183,9 +184,19 @@ async fn an_unknown_name_stalls_the_object_with_a_message_naming_it_and_nothing_
         (ready.status.as_str(), ready.reason.as_str()),
         ("False", "UnresolvedReference")
     );
+    // Reconciling, not Stalled: the source may still be created (as a Tenant not there yet).
     assert_eq!(
-        condition_state(&stored, "Stalled"),
+        condition_state(&stored, "Reconciling"),
         ("True".into(), "UnresolvedReference".into())
+    );
+    assert!(
+        stored
+            .status
+            .as_ref()
+            .unwrap()
+            .conditions
+            .iter()
+            .all(|c| c.type_ != "Stalled")
     );
     assert!(
         ready.message.contains("no source named \"HR Interns\""),
@@ -204,7 +215,13 @@ async fn an_unknown_name_stalls_the_object_with_a_message_naming_it_and_nothing_
     );
     assert_eq!(env.kube.event_reasons(), vec!["UnresolvedReference"]);
 
-    // The fix is a spec change; the next reconcile resolves from the cached list.
+    // Retried (backoff) soon after: answered from the cached list, no tenant call.
+    env.clear_calls().await;
+    reconcile(&mut env, "staff").await.unwrap_err();
+    assert!(env.tenant_calls().await.is_empty());
+    assert!(env.kube.status_patches().is_empty(), "nothing changed");
+
+    // A spec change fixes the name; it resolves from the cached list.
     edit_spec(&mut env, "staff", |p| {
         p.spec.authoritative_source.name = Some("HR Employees".into())
     });
@@ -224,7 +241,7 @@ async fn an_unknown_name_stalls_the_object_with_a_message_naming_it_and_nothing_
             .iter()
             .all(|c| c.type_ != "Stalled")
     );
-    assert_eq!(calls_to(&env, "GET /v2024/sources").await, 1);
+    assert_eq!(calls_to(&env, "GET /v2024/sources").await, 0);
 }
 
 #[tokio::test]
@@ -233,12 +250,12 @@ async fn an_owner_alias_without_user_context_says_which_credential_is_needed() {
     env.put_profile(&by_names("staff", "Staff", "HR Employees", ""));
     let error = reconcile(&mut env, "staff").await.unwrap_err();
     assert!(
-        matches!(error, ReconcileError::UnresolvedReference(_)),
+        matches!(error, ReconcileError::UserContextRequired(_)),
         "{error:?}"
     );
     let stored = env.profile("staff");
     let stalled = condition(&stored, "Stalled");
-    assert_eq!(stalled.reason, "UnresolvedReference");
+    assert_eq!(stalled.reason, "UserContextRequired");
     assert!(
         stalled
             .message

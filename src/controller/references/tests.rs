@@ -147,11 +147,17 @@ fn a_missing_name_may_appear_but_an_ambiguous_one_or_a_missing_right_needs_a_per
     let no_context = Unresolved::UserContextRequired(NameReference::identity("ada"));
     let not_found = unresolved_error("t", std::slice::from_ref(&missing));
     assert!(matches!(not_found, ReconcileError::UnresolvedReference(_)));
-    assert!(!not_found.stalls(), "Reconciling: the source may be created");
+    assert!(
+        !not_found.stalls(),
+        "Reconciling: the source may be created"
+    );
     let both = unresolved_error("t", &[missing.clone(), ambiguous]);
     assert!(matches!(both, ReconcileError::AmbiguousReference(_)));
     assert!(both.stalls());
-    assert!(both.to_string().contains("no source named \"HR\""), "{both}");
+    assert!(
+        both.to_string().contains("no source named \"HR\""),
+        "{both}"
+    );
     let context = unresolved_error("t", &[missing, no_context]);
     assert!(matches!(context, ReconcileError::UserContextRequired(_)));
     assert!(context.stalls());

@@ -146,6 +146,16 @@ async fn one_directory_of_manifests_converges_on_two_tenants_with_their_own_ids(
     let (production, production_source) = tenant_env("production").await;
     assert_ne!(sandbox_source, production_source, "the tenants' ids differ");
 
+    // Planned on each tenant first: both objects would be created.
+    for env in [&sandbox, &production] {
+        let (code, printed) = plan(env);
+        assert_eq!(code, Some(2), "{}: {printed}", env.ns);
+        assert!(
+            printed.contains("IdentityProfile employees (\"Employees\"): create"),
+            "{printed}"
+        );
+    }
+
     // The same directory, unchanged, one `kubectl apply` per tenant (the profile's file comes
     // first: it waits for the transform).
     for env in [&sandbox, &production] {
@@ -156,6 +166,32 @@ async fn one_directory_of_manifests_converges_on_two_tenants_with_their_own_ids(
     let sandbox_ids = check_tenant(&sandbox, &sandbox_source).await;
     let production_ids = check_tenant(&production, &production_source).await;
     assert_ne!(sandbox_ids["source"], production_ids["source"]);
+
+    // `plan` of the same directory resolves the names on each tenant: nothing left to change.
+    for env in [&sandbox, &production] {
+        let (code, printed) = plan(env);
+        assert_eq!(code, Some(0), "{}: {printed}", env.ns);
+        assert!(!printed.contains("invalid"), "{printed}");
+    }
+}
+
+/// `isc-operator plan --detailed-exitcode` of the promotion directory against `env`'s tenant:
+/// exit code and output.
+fn plan(env: &Env) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_isc-operator"))
+        .args(["plan", "--base-url", &env.sim.base_url()])
+        .args(["--client-id", USER_CLIENT_ID, "--detailed-exitcode"])
+        .args(["--preview-identities", "0", "-f", MANIFESTS])
+        .env("ISC_CLIENT_SECRET", USER_CLIENT_SECRET)
+        .env("ISC_LOG", "warn")
+        .output()
+        .expect("plan runs");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), printed)
 }
 
 /// `kubectl apply` of a profile with `spec` is rejected: kubectl's error output.

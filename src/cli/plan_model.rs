@@ -121,6 +121,9 @@ fn preview_of<R>(
     }
 }
 
+/// How long one run reuses its name lookups (a run is shorter).
+const NAMES_KEPT: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Plans every identity-model manifest against the tenant: one list of identity attributes and
 /// one of transforms when such manifests are given, one lifecycle-state list per profile
 /// (named by a state's `identityProfileRef`, found among `profiles`) that exists in `tenant`.
@@ -150,9 +153,13 @@ pub async fn plan_model(
     }
     if !manifests.transforms.is_empty() {
         let listed = client.list_all_transforms(&Default::default()).await?;
+        let names = crate::controller::references::ReferenceCache::new(NAMES_KEPT);
         for m in &manifests.transforms {
             let remote = listed.iter().find(|r| r.name == m.spec.name);
-            let plan = transform::plan(&m.spec.desired(), remote);
+            let plan = match super::plan_names::resolved_transform(client, &names, &m.spec).await? {
+                Ok(desired) => transform::plan(&desired, remote),
+                Err(unresolved) => TenantObjectPlan::Immutable(unresolved),
+            };
             let shown = observe(m.spec.management_policy);
             out.push(preview_of(
                 "Transform",

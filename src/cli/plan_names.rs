@@ -7,11 +7,12 @@
 
 use isc_client::{IscError, TenantClient};
 
-use crate::api::IdentityProfile;
+use crate::api::{IdentityProfile, TransformSpec};
 use crate::controller::error::ReconcileError;
+use crate::controller::managed::kinds::transform::DesiredTransform;
 use crate::controller::profile::diff::PlanError;
 use crate::controller::references::{
-    NameReference, ReferenceCache, ResolvedReferences, resolve_spec,
+    NameReference, ReferenceCache, ResolvedReferences, resolve_source_names_with, resolve_spec,
 };
 
 use super::plan_model::ModelManifests;
@@ -53,6 +54,27 @@ pub async fn resolve_names(
         }
     }
     Ok((manifests, unresolved))
+}
+
+/// A `Transform` manifest's desired transform with `sourceId` added where its `sourceName`
+/// stands for it, as its controller adds it (so a converged transform plans nothing);
+/// `Ok(Err(message))` when the name does not resolve on the tenant.
+pub async fn resolved_transform(
+    client: &TenantClient,
+    cache: &ReferenceCache,
+    spec: &TransformSpec,
+) -> Result<Result<DesiredTransform, String>, IscError> {
+    let mut desired = spec.desired();
+    let tenant = client.base_url().as_str();
+    match resolve_source_names_with(cache, client, tenant, &desired.attributes).await {
+        Ok((attributes, resolved)) => {
+            desired.attributes = attributes;
+            desired.references = resolved.into_iter().collect();
+            Ok(Ok(desired))
+        }
+        Err(ReconcileError::Tenant(e)) => Err(e),
+        Err(e) => Ok(Err(e.to_string())),
+    }
 }
 
 /// Shows each unresolved manifest's problem as its plan.

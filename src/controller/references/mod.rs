@@ -43,7 +43,9 @@ use crate::controller::error::ReconcileError;
 
 pub use cache::{NamedId, ReferenceCache};
 pub use names::{desired_profile, profile_references, resolved_spec};
-pub use resolve::{resolve, resolve_profile, resolve_source_names, resolve_spec};
+pub use resolve::{
+    resolve, resolve_profile, resolve_source_names, resolve_source_names_with, resolve_spec,
+};
 
 /// Resolved tenant ids by reference key ([`NameReference::key`]), as
 /// `status.resolvedReferences` shows them.

@@ -130,18 +130,22 @@ pub async fn resolve_source_names(
     tenant: &str,
     attributes: &Map<String, Value>,
 ) -> Result<(Map<String, Value>, ResolvedReferences), ReconcileError> {
+    resolve_source_names_with(&handle.references, &handle.client, tenant, attributes).await
+}
+
+/// [`resolve_source_names`] through any cache and client (for tools without a cluster, such
+/// as `isc-operator plan`).
+pub async fn resolve_source_names_with(
+    cache: &ReferenceCache,
+    client: &TenantClient,
+    tenant: &str,
+    attributes: &Map<String, Value>,
+) -> Result<(Map<String, Value>, ResolvedReferences), ReconcileError> {
     let Some(name) = unresolved_source_name(attributes) else {
         return Ok((attributes.clone(), ResolvedReferences::new()));
     };
     let wanted = BTreeSet::from([NameReference::source(name)]);
-    let resolved = resolve(
-        &handle.references,
-        &handle.client,
-        tenant,
-        &wanted,
-        &ResolvedReferences::new(),
-    )
-    .await?;
+    let resolved = resolve(cache, client, tenant, &wanted, &ResolvedReferences::new()).await?;
     let with_id = with_source_id(attributes, &resolved)
         .map_err(|r| ReconcileError::UnresolvedReference(format!("{} not resolved", r.key())))?;
     Ok((with_id, resolved))

@@ -1,8 +1,10 @@
 //! The `IdentityProfile` reconciler. One pass flows one way:
 //!
 //! 1. **dereference** ([`observe`]): validate the spec once, check that no other object in the
-//!    cluster owns the same tenant profile ([`ownership`]), resolve the Tenant, find the tenant
-//!    profile (reads only);
+//!    cluster owns the same tenant profile ([`ownership`]), wait for the identity attributes and
+//!    transforms it names ([`dependencies`]: no tenant call before they are on the tenant),
+//!    resolve the Tenant, find the tenant profile, resolve the names in the spec to the
+//!    tenant's ids ([`crate::controller::references`]) (reads only);
 //! 2. **plan** ([`diff`], pure): desired × observed → `Create | Patch[steps] | Nothing`;
 //! 3. **apply** ([`apply`]): the tenant writes, skipped under `managementPolicy: Observe`, and
 //!    held back after a refusal ([`refusal`]);

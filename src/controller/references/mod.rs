@@ -28,10 +28,13 @@
 //! like a Tenant not created yet: an admin adds the source, another tool the transform; the
 //! operator looks again with backoff and at every resync, and a GitOps tool does not fail fast
 //! while a whole directory is being applied); several matches (`AmbiguousReference`) and an
-//! alias lookup without user context (`UserContextRequired`) need a person: `Stalled`. Lookups are cached per Tenant ([`cache`]): one list of sources and one of
-//! transforms per resync interval, one filtered identities list per alias per interval,
-//! whatever the number of objects; a name missing from a cached list lists again at most once
-//! per [`cache::MISS_REFRESH_AFTER`].
+//! alias lookup without user context (`UserContextRequired`) need a person: `Stalled`.
+//!
+//! Lookups are cached per Tenant ([`cache`]): one list of sources and one of transforms per
+//! resync interval, one filtered identities list per alias per interval, whatever the number
+//! of objects; a name missing from a cached list lists again at most once per
+//! [`cache::MISS_REFRESH_AFTER`]. Tools without a cluster (`isc-operator plan`) resolve the
+//! same way through a cache of their own ([`resolve_spec`], [`resolve_source_names_with`]).
 
 pub mod cache;
 pub mod names;

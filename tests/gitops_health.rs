@@ -66,7 +66,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "Failed",
     ),
     ("transform-reconciling", "Progressing", "InProgress"),
-    ("transform-unresolved-reference", "Degraded", "Failed"),
+    ("transform-ambiguous-reference", "Degraded", "Failed"),
     ("transform-paused", "Suspended", "InProgress"),
     (
         "lifecyclestate-waiting-for-dependencies",

@@ -26,7 +26,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(5..=3600))]
     pub resync: u32,
     /// Phases to leave out, comma-separated: cold-import, cold-individual, steady, adopt,
-    /// edits, processing, requests.
+    /// edits, processing, requests, restart.
     #[arg(long, value_delimiter = ',', value_parser = parse_phase)]
     pub skip: Vec<Phase>,
     /// The operator binary to run (default: build `--release --bin isc-operator` into the
@@ -52,10 +52,12 @@ pub enum Phase {
     Processing,
     /// R small ProcessingRequests kept while measuring RSS.
     Requests,
+    /// The operator restarted on every object the bench created, and its RSS once settled.
+    Restart,
 }
 
 impl Phase {
-    const ALL: [(Phase, &'static str); 7] = [
+    const ALL: [(Phase, &'static str); 8] = [
         (Phase::ColdImport, "cold-import"),
         (Phase::ColdIndividual, "cold-individual"),
         (Phase::Steady, "steady"),
@@ -63,6 +65,7 @@ impl Phase {
         (Phase::Edits, "edits"),
         (Phase::Processing, "processing"),
         (Phase::Requests, "requests"),
+        (Phase::Restart, "restart"),
     ];
 }
 

@@ -123,8 +123,38 @@ async fn run(args: &BenchArgs, rows: &mut Vec<Row>) -> BenchResult<()> {
     let held = held_objects(&world.kube).await?;
     let figure = format!("operator RSS at the end, {held}");
     rows.push(memory_row(&figure, op.memory()?));
+    if args.runs(Phase::Restart) {
+        op = restarted(&bin, &world, &extra, op).await?;
+        let figure = format!("operator RSS after a restart, {held}");
+        rows.push(memory_row(&figure, op.memory()?));
+    }
     eprintln!("» done; operator log: {}", op.log_path().display());
     Ok(())
+}
+
+/// How long a restarted operator runs before its RSS is read: every object reconciled once
+/// (10 000 + 10 000 objects take under a minute) and the start-up burst returned.
+const RESTART_SETTLE: Duration = Duration::from_secs(120);
+
+/// Stops `op` and starts the operator again on everything the bench created (the figure that
+/// counts: what a restarted operator holds, without the history of the run); returns it once
+/// it has run [`RESTART_SETTLE`].
+async fn restarted(
+    bin: &std::path::Path,
+    world: &World,
+    extra: &[String],
+    op: OperatorProcess,
+) -> BenchResult<OperatorProcess> {
+    drop(op);
+    let log = world.dir.join("operator-restarted.log");
+    let mut op = OperatorProcess::start(bin, world.cp.kubeconfig_path(), log, extra)?;
+    eprintln!(
+        "» restart: operator restarted, RSS read in {} s",
+        RESTART_SETTLE.as_secs()
+    );
+    tokio::time::sleep(RESTART_SETTLE).await;
+    op.check_alive()?;
+    Ok(op)
 }
 
 /// Cold converge through import, then steady state and RSS with those N profiles.

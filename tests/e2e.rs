@@ -86,6 +86,27 @@ async fn the_examples_become_ready_and_exist_in_the_tenant() {
     for name in ["employees", "contractors", "directory-observed"] {
         env.wait_ready(name).await;
     }
+    let out = env
+        .kubectl(&[
+            "wait",
+            "--for=condition=Ready",
+            "identityattributes,transforms,lifecyclestates",
+            "--all",
+            "--timeout=60s",
+        ])
+        .await;
+    assert_success(
+        &out,
+        "kubectl wait --for=condition=Ready (identity-model examples)",
+    );
+    // Named, not given by id: the resolved ids are shown.
+    let employees_object = env.profiles().get("employees").await.unwrap();
+    let resolved = employees_object.status.unwrap().resolved_references;
+    assert_eq!(
+        resolved.get("source/HR Employees").map(String::as_str),
+        Some(SOURCE_EMPLOYEES),
+        "{resolved:?}"
+    );
     let tenant = env.tenant_profiles().await;
     let employees = tenant_profile(&tenant, "Employees").expect("Employees created");
     assert_eq!(employees["description"], "Permanent staff from HR");
@@ -99,7 +120,17 @@ async fn the_examples_become_ready_and_exist_in_the_tenant() {
         .map(|t| t["identityAttributeName"].as_str().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, vec!["department", "email"]);
+    assert_eq!(names, vec!["costCenter", "department", "email"]);
+    // A mapping applied together with the attribute and transform it uses: never refused.
+    let refused: Vec<_> = env
+        .admin
+        .api_calls()
+        .await
+        .into_iter()
+        .filter(|e| e.status >= 400 && !matches!(e.status, 404 | 429))
+        .map(|e| format!("{} {} {}", e.method, e.path, e.status))
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
     let contractors = tenant_profile(&tenant, "Contractors").expect("Contractors created");
     assert_eq!(contractors["authoritativeSource"]["id"], SOURCE_CONTRACTORS);
     assert!(

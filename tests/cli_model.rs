@@ -21,7 +21,7 @@ struct World {
 }
 
 impl World {
-    fn new() -> World {
+    fn new(tag: &str) -> World {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -73,6 +73,11 @@ impl World {
                         name: "Active".into(),
                         technical_name: "active".into(),
                         enabled: true,
+                        account_actions: vec![isc_client::models::AccountAction {
+                            action: "ENABLE".into(),
+                            source_ids: vec![source.id.clone()],
+                            ..Default::default()
+                        }],
                         ..Default::default()
                     },
                 )
@@ -80,7 +85,7 @@ impl World {
                 .unwrap();
             admin.clear_journal().await;
         });
-        let dir = std::env::temp_dir().join(format!("isc-cli-model-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("isc-cli-model-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         World {
             rt,
@@ -137,7 +142,7 @@ impl Drop for World {
 
 #[test]
 fn export_covers_every_kind_and_plans_to_nothing_then_a_changed_transform_plans_one_update() {
-    let world = World::new();
+    let world = World::new("ids");
     let out = world.run(&["export", "--tenant-ref", "demo"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -218,4 +223,39 @@ fn export_covers_every_kind_and_plans_to_nothing_then_a_changed_transform_plans_
         calls.contains(&"GET getLifecycleStates".to_string()),
         "{calls:?}"
     );
+}
+
+#[test]
+fn an_export_by_name_holds_no_source_id_and_plans_nothing_on_its_tenant() {
+    let world = World::new("names");
+    let source = &isc_sim::Seed::builtin().sources[0];
+    let out = world.run(&["export", "--tenant-ref", "demo", "--references", "names"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    assert!(!yaml.contains(&source.id), "no source id left: {yaml}");
+    assert!(
+        yaml.contains(&format!("authoritativeSource:\n    name: {}", source.name)),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains(&format!("sourceNames:\n    - {}", source.name)),
+        "{yaml}"
+    );
+    std::fs::write(world.dir.join("exported.yaml"), &yaml).unwrap();
+    world.rt.block_on(world.admin.clear_journal());
+    // The names resolve to this tenant's ids: nothing to change.
+    let (code, text) = world.plan();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("0 of 1 profile(s) would change the tenant."),
+        "{text}"
+    );
+    assert!(text.contains("\n0 of "), "{text}");
+    let calls = world.calls();
+    assert!(calls.iter().all(|c| c.starts_with("GET ")), "{calls:?}");
+    assert!(calls.contains(&"GET listSources".to_string()), "{calls:?}");
 }

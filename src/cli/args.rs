@@ -190,6 +190,20 @@ pub struct ExportArgs {
     /// Name of the `Tenant` object the manifests refer to.
     #[arg(long, default_value = "tenant")]
     pub tenant_ref: String,
+    /// `ids` (default) writes tenant ids as the tenant holds them; `names` names the sources
+    /// instead (authoritative source, `sourceId` beside a `sourceName`, lifecycle account
+    /// actions), so the manifests apply unchanged to another tenant.
+    #[arg(long, value_enum, default_value_t = ExportReferences::Ids)]
+    pub references: ExportReferences,
+}
+
+/// How exported manifests refer to tenant sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportReferences {
+    /// By tenant id.
+    Ids,
+    /// By name, resolved by the operator on each Tenant.
+    Names,
 }
 
 /// Arguments of `plan`.

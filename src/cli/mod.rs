@@ -121,7 +121,8 @@ pub fn plan_exit_status(changes: bool, detailed_exitcode: bool) -> u8 {
 /// expressed are skipped with a warning on stderr.
 pub async fn run_export(args: ExportArgs) -> Result<(), CliError> {
     let client = args.tenant.client()?;
-    let exported = export::export_tenant(&client, &args.tenant_ref).await?;
+    let by_name = args.references == args::ExportReferences::Names;
+    let exported = export::export_tenant(&client, &args.tenant_ref, by_name).await?;
     for skipped in &exported.skipped {
         eprintln!("warning: not exported: {skipped}");
     }

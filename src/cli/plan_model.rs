@@ -151,9 +151,9 @@ pub async fn plan_model(
             ));
         }
     }
+    let names = crate::controller::references::ReferenceCache::new(NAMES_KEPT);
     if !manifests.transforms.is_empty() {
         let listed = client.list_all_transforms(&Default::default()).await?;
-        let names = crate::controller::references::ReferenceCache::new(NAMES_KEPT);
         for m in &manifests.transforms {
             let remote = listed.iter().find(|r| r.name == m.spec.name);
             let plan = match super::plan_names::resolved_transform(client, &names, &m.spec).await? {
@@ -196,7 +196,21 @@ pub async fn plan_model(
         let remote = listed
             .iter()
             .find(|r| r.technical_name == m.spec.technical_name);
-        let plan = lifecycle_state::plan(&m.spec.desired(), remote);
+        let mut desired = m.spec.desired();
+        let tenant_url = client.base_url().to_string();
+        let resolved = lifecycle_state::resolve_source_names(
+            &names,
+            client,
+            &tenant_url,
+            &m.spec,
+            &mut desired,
+        )
+        .await;
+        let plan = match resolved {
+            Ok(_) => lifecycle_state::plan(&desired, remote),
+            Err(crate::controller::error::ReconcileError::Tenant(e)) => return Err(e.into()),
+            Err(unresolved) => TenantObjectPlan::Immutable(unresolved.to_string()),
+        };
         let shown = observe(m.spec.management_policy);
         out.push(preview_of(
             "LifecycleState",

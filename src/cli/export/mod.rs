@@ -4,6 +4,7 @@
 //! zero writes to the tenant. The profile manifest is here; the other kinds in
 //! [`identity_model`].
 
+pub mod by_name;
 pub mod identity_model;
 
 use std::collections::BTreeSet;
@@ -167,8 +168,14 @@ fn push<T: Serialize>(export: &mut Export, manifest: T) {
 }
 
 /// Reads the tenant's identity model and turns it into manifests for the `Tenant` object named
-/// `tenant_ref`: one list call per kind, plus one lifecycle-state list per exported profile.
-pub async fn export_tenant(client: &TenantClient, tenant_ref: &str) -> Result<Export, IscError> {
+/// `tenant_ref`: one list call per kind, plus one lifecycle-state list per exported profile,
+/// plus one list of sources when `name_references` asks for manifests that name their sources
+/// ([`by_name`]).
+pub async fn export_tenant(
+    client: &TenantClient,
+    tenant_ref: &str,
+    name_references: bool,
+) -> Result<Export, IscError> {
     let mut export = Export::default();
     let mut taken = BTreeSet::new();
     for attribute in client.list_identity_attributes().await? {
@@ -217,6 +224,17 @@ pub async fn export_tenant(client: &TenantClient, tenant_ref: &str) -> Result<Ex
                 Ok(m) => push(&mut export, m),
                 Err(e) => export.skipped.push(e.to_string()),
             }
+        }
+    }
+    if name_references {
+        let sources: by_name::SourceNames = client
+            .list_all_sources(&Default::default())
+            .await?
+            .into_iter()
+            .filter_map(|s| Some((s.id?, s.name)))
+            .collect();
+        for manifest in &mut export.manifests {
+            by_name::name_sources(manifest, &sources);
         }
     }
     Ok(export)

@@ -221,7 +221,16 @@ impl ManagedKind for LifecycleState {
         place: &Place,
     ) -> Result<DesiredLifecycleState, ReconcileError> {
         let mut desired = self.spec.desired();
-        desired.references = resolve_source_names(self, place, &mut desired).await?;
+        let tenant = place.tenant.metadata.name.as_deref().unwrap_or_default();
+        let handle = &place.handle;
+        desired.references = resolve_source_names(
+            &handle.references,
+            &handle.client,
+            tenant,
+            &self.spec,
+            &mut desired,
+        )
+        .await?;
         Ok(desired)
     }
     fn references(desired: &DesiredLifecycleState) -> Vec<(String, String)> {
@@ -308,15 +317,18 @@ fn profile_of(state: &LifecycleState, ctx: &Context) -> Result<Parent, Reconcile
     }
 }
 
-/// Resolves `accountActions[].sourceNames` on `place`'s tenant (the name-based references,
-/// [`references::resolve`]) and adds the ids to each action's `sourceIds`; returns what was
-/// resolved. No tenant call when no action names a source.
-async fn resolve_source_names(
-    state: &LifecycleState,
-    place: &Place,
+/// Resolves `accountActions[].sourceNames` on the tenant `client` calls (Tenant `tenant`, named
+/// in messages) through `cache` (the name-based references, [`references::resolve`]) and adds
+/// the ids to each action's `sourceIds`; returns what was resolved. No tenant call when no
+/// action names a source. The controller and `isc-operator plan` both resolve with it.
+pub async fn resolve_source_names(
+    cache: &references::ReferenceCache,
+    client: &isc_client::TenantClient,
+    tenant: &str,
+    spec: &LifecycleStateSpec,
     desired: &mut DesiredLifecycleState,
 ) -> Result<Vec<(String, String)>, ReconcileError> {
-    let specs = state.spec.account_actions.iter().flatten();
+    let specs = spec.account_actions.iter().flatten();
     let wanted: BTreeSet<NameReference> = specs
         .flat_map(|a| &a.source_names)
         .map(|name| NameReference::source(name))
@@ -324,12 +336,9 @@ async fn resolve_source_names(
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
-    let tenant = place.tenant.metadata.name.as_deref().unwrap_or_default();
-    let handle = &place.handle;
     let known = references::ResolvedReferences::new();
-    let resolved =
-        references::resolve(&handle.references, &handle.client, tenant, &wanted, &known).await?;
-    let specs = state.spec.account_actions.iter().flatten();
+    let resolved = references::resolve(cache, client, tenant, &wanted, &known).await?;
+    let specs = spec.account_actions.iter().flatten();
     for (action, spec) in desired.account_actions.iter_mut().flatten().zip(specs) {
         for name in &spec.source_names {
             if let Some(id) = resolved.get(&NameReference::source(name).key())

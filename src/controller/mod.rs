@@ -48,7 +48,7 @@ use crate::api::{IdentityProfile, ProcessingRequest, Tenant};
 use crate::runtime::health::{HEARTBEAT_INTERVAL, HealthState};
 use context::Context;
 use error::{ReconcileError, Requeue};
-use watch_cache::{reflected, reflected_metadata, reflected_secrets, strip_unread};
+use watch_cache::{reflected, reflected_names, reflected_secrets, strip_unread};
 
 /// How long an object whose error needs a user change waits before being looked at again
 /// (a fix in a Secret is not an event for the object; the resync sweep also retries objects
@@ -165,7 +165,7 @@ pub async fn run(
         reflected::<IdentityProfile>(&client, &namespace, strip_unread);
     let (tenant_store, tenant_events) = reflected::<Tenant>(&client, &namespace, strip_unread);
     let (processing_store, processing_events) =
-        reflected_metadata::<ProcessingRequest>(&client, &namespace);
+        reflected_names::<ProcessingRequest>(&client, &namespace);
     let (secret_store, secret_events) = reflected_secrets(&client, &namespace);
     let identity_model = managed::run::IdentityModelWatches::new(&client, &namespace);
     let (sweep_trigger, swept) = futures::channel::mpsc::unbounded();

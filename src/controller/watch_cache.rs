@@ -2,11 +2,12 @@
 //!
 //! Every cached object costs memory for as long as it exists, so the caches keep only what
 //! the operator reads: [`strip_unread`] drops `managedFields` and the `kubectl apply` copy of
-//! every object, and `ProcessingRequest`s are watched as metadata only ([`reflected_metadata`]):
+//! every object, and of each `ProcessingRequest` only its name is cached ([`reflected_names`]):
 //! their reconciler reads each request fresh, and a cluster may hold thousands of finished ones.
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
+use kube::api::ObjectMeta;
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -42,6 +43,19 @@ pub fn strip_unread<K: Resource>(obj: &mut K) {
     }
 }
 
+/// Keeps of an object's metadata only what names it (namespace and name): all a controller
+/// needs to call a reconciler that reads the object fresh (its backoff and its queue key it
+/// by kind, namespace and name too).
+pub fn keep_name_only<K>(obj: &mut PartialObjectMeta<K>) {
+    let meta = std::mem::take(&mut obj.metadata);
+    obj.metadata = ObjectMeta {
+        name: meta.name,
+        namespace: meta.namespace,
+        ..ObjectMeta::default()
+    };
+    obj.types = None;
+}
+
 /// A watch cache of `K` (each object passed through `keep` first) and the stream of its
 /// applied objects that feeds a controller (which also keeps the cache current).
 pub fn reflected<K>(
@@ -72,13 +86,13 @@ where
     (store, events)
 }
 
-/// A watch cache of the metadata of `K` only (less what [`strip_unread`] drops), and the stream
-/// of its applied objects that feeds a controller. For a kind whose reconciler reads each object
-/// fresh from the API server and only needs to know which object to reconcile: the API server
-/// sends metadata only (every change still arrives, as a new `resourceVersion`), and the cache
-/// holds no spec or status (measured: a cached request costs about 1 KB with its key; whole, a
-/// finished one cost 3.9 KB).
-pub fn reflected_metadata<K>(
+/// A watch cache of the names of `K` only ([`keep_name_only`]), and the stream of its applied
+/// objects that feeds a controller. For a kind whose reconciler reads each object fresh from
+/// the API server and only needs to know which object to reconcile: the API server sends
+/// metadata only (every change still arrives, as a new `resourceVersion`), and the cache holds
+/// no spec, status, uid or labels (measured per `ProcessingRequest`, with the cache's key: whole
+/// 4.2 KB, its metadata 1.0 KB, its name 0.6 KB).
+pub fn reflected_names<K>(
     client: &Client,
     namespace: &Option<String>,
 ) -> (
@@ -100,7 +114,7 @@ where
         watched::<PartialObjectMeta<K>>(client, namespace),
         watcher::Config::default().any_semantic(),
     )
-    .modify(strip_unread)
+    .modify(keep_name_only)
     .reflect(writer)
     .applied_objects();
     (store, events)

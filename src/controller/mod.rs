@@ -22,6 +22,7 @@
 
 pub mod context;
 pub mod error;
+pub mod finalizers;
 pub mod kstatus;
 pub mod managed;
 pub mod metrics;

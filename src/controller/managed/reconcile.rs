@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as FinalizerEvent};
 use kube::runtime::reflector::ObjectRef;
@@ -13,6 +12,7 @@ use kube::{Api, ResourceExt};
 use crate::api::managed::{DeletionPolicy, ManagementPolicy};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
+use crate::controller::finalizers::{finalizer_outcome, remove_finalizer};
 use crate::controller::pause::{WriteHold, writes_held};
 use crate::controller::status::now;
 
@@ -21,8 +21,7 @@ use super::stored::StoredStatus;
 use super::{ManagedKind, Place, cleanup, find, shared_list, shown_plan, status};
 use crate::controller::refusal;
 
-/// The finalizer `deletionPolicy: Delete` objects carry (the same one as profiles).
-pub const FINALIZER: &str = crate::controller::profile::FINALIZER;
+pub use crate::controller::finalizers::FINALIZER;
 
 /// Controller entry point for one object of an identity-model kind.
 ///
@@ -57,38 +56,7 @@ pub async fn reconcile<K: ManagedKind>(
         }
     })
     .await;
-    match result {
-        Ok(action) => Ok(action),
-        Err(finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e)) => Err(e),
-        Err(finalizer::Error::AddFinalizer(e) | finalizer::Error::RemoveFinalizer(e)) => {
-            Err(ReconcileError::Kube(e))
-        }
-        Err(e) => Err(ReconcileError::InvalidSpec(e.to_string())),
-    }
-}
-
-/// Removes [`FINALIZER`] only if it is still where this reconcile saw it (a JSON patch `test`).
-async fn remove_finalizer<K: ManagedKind>(api: &Api<K>, obj: &K) -> Result<(), ReconcileError> {
-    let Some(index) = obj.finalizers().iter().position(|f| f == FINALIZER) else {
-        return Ok(());
-    };
-    let path = format!("/metadata/finalizers/{index}");
-    let removed = match obj.finalizers().len() {
-        1 => "/metadata/finalizers",
-        _ => path.as_str(),
-    };
-    let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
-        {"op": "test", "path": path, "value": FINALIZER},
-        {"op": "remove", "path": removed},
-    ]))
-    .map_err(|e| ReconcileError::InvalidSpec(format!("finalizer patch: {e}")))?;
-    api.patch::<K>(
-        &obj.name_any(),
-        &PatchParams::default(),
-        &Patch::Json(patch),
-    )
-    .await?;
-    Ok(())
+    finalizer_outcome(result)
 }
 
 /// Makes the tenant match the spec and records the result in status and Events.

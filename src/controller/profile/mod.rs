@@ -33,7 +33,6 @@ pub mod wave;
 
 use std::sync::Arc;
 
-use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as FinalizerEvent};
 use kube::{Api, ResourceExt};
@@ -42,15 +41,13 @@ use crate::api::identity_profile::{DeletionPolicy, ManagementPolicy, PlannedChan
 use crate::api::{IdentityProfile, IdentityProfileStatus};
 use crate::controller::context::Context;
 use crate::controller::error::ReconcileError;
+use crate::controller::finalizers::{finalizer_outcome, has_finalizer, remove_finalizer};
 use crate::controller::status::{WriteGuard, now, patch_status};
 use apply::Outcome;
 use diff::ProfilePlan;
 use status::ProfileEvent;
 
-/// Finalizer that lets `deletionPolicy: Delete` finish before the object goes away. Only objects
-/// with `deletionPolicy: Delete` carry it: under `Orphan` (the default) nothing happens on the
-/// tenant at deletion, so the object needs no finalizer (and no write to add one).
-pub const FINALIZER: &str = "isc.identitynow.dev/finalizer";
+pub use crate::controller::finalizers::FINALIZER;
 
 /// The plan as `status.plannedChange` shows it (what the resync sweep compares).
 pub fn shown_plan(plan: &ProfilePlan) -> PlannedChange {
@@ -61,10 +58,6 @@ pub fn shown_plan(plan: &ProfilePlan) -> PlannedChange {
 /// when the object is deleted.
 pub fn wants_finalizer(obj: &IdentityProfile) -> bool {
     obj.spec.deletion_policy == DeletionPolicy::Delete
-}
-
-fn has_finalizer(obj: &IdentityProfile) -> bool {
-    obj.finalizers().iter().any(|f| f == FINALIZER)
 }
 
 /// Controller entry point for one object.
@@ -85,7 +78,7 @@ pub async fn reconcile(
             .status
             .as_ref()
             .is_some_and(|s| s.delete_task_id.is_some());
-        if has_finalizer(&object) && !delete_task_running {
+        if has_finalizer(object.as_ref()) && !delete_task_running {
             remove_finalizer(&api, &object).await?;
             return Ok(Action::await_change());
         }
@@ -98,43 +91,7 @@ pub async fn reconcile(
         }
     })
     .await;
-    match result {
-        Ok(action) => Ok(action),
-        Err(finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e)) => Err(e),
-        Err(finalizer::Error::AddFinalizer(e) | finalizer::Error::RemoveFinalizer(e)) => {
-            Err(ReconcileError::Kube(e))
-        }
-        Err(e) => Err(ReconcileError::InvalidSpec(e.to_string())),
-    }
-}
-
-/// Removes [`FINALIZER`] from an object that no longer wants it, only if it is still where this
-/// reconcile saw it (a JSON patch `test`, as kube's finalizer helper does).
-async fn remove_finalizer(
-    api: &Api<IdentityProfile>,
-    obj: &IdentityProfile,
-) -> Result<(), ReconcileError> {
-    let Some(index) = obj.finalizers().iter().position(|f| f == FINALIZER) else {
-        return Ok(());
-    };
-    let path = format!("/metadata/finalizers/{index}");
-    // The only finalizer: the list goes (as the API server stores an empty one).
-    let removed = match obj.finalizers().len() {
-        1 => "/metadata/finalizers",
-        _ => path.as_str(),
-    };
-    let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
-        {"op": "test", "path": path, "value": FINALIZER},
-        {"op": "remove", "path": removed},
-    ]))
-    .map_err(|e| ReconcileError::InvalidSpec(format!("finalizer patch: {e}")))?;
-    api.patch::<IdentityProfile>(
-        &obj.name_any(),
-        &PatchParams::default(),
-        &Patch::Json(patch),
-    )
-    .await?;
-    Ok(())
+    finalizer_outcome(result)
 }
 
 /// The object's status as the API server holds it, replaced by the server's answer after each

@@ -1,7 +1,7 @@
 //! State of the processing controller shared by every reconcile of the process.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::budget::PollBudget;
@@ -25,6 +25,9 @@ pub struct ProcessingState {
     polls: Mutex<HashMap<String, Instant>>,
     /// The share of each tenant's rate budget that task polling may use.
     pub(super) poll_budget: PollBudget,
+    /// One writer at a time per namespace for the completed-runs record: reconciles of this
+    /// process finishing together would otherwise race on its `resourceVersion` and retry.
+    record_writers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Default for ProcessingState {
@@ -35,6 +38,7 @@ impl Default for ProcessingState {
             sync_gate: SyncGate::default(),
             polls: Mutex::default(),
             poll_budget: PollBudget::default(),
+            record_writers: Mutex::default(),
         }
     }
 }
@@ -46,6 +50,13 @@ impl ProcessingState {
         polls
             .get(key)
             .is_none_or(|last| now.saturating_duration_since(*last) >= delay)
+    }
+
+    /// The lock writers of `namespace`'s completed-runs record take (one per namespace; the
+    /// map is bounded by the namespaces that finished requests).
+    pub(super) fn record_writer(&self, namespace: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut writers = self.record_writers.lock().expect("record writers lock");
+        writers.entry(namespace.to_string()).or_default().clone()
     }
 
     /// Records that the task under `key` was asked about at `now`.

@@ -1,7 +1,9 @@
 //! The record of finished runs in its ConfigMap: read before a request starts, written when a
 //! request finishes and again (if missing) before its TTL deletes it. Every write carries the
 //! `resourceVersion` it read (a create fails if another writer created the ConfigMap first),
-//! so two reconciles recording at once never lose each other's entries: the loser reads again.
+//! so two writers recording at once never lose each other's entries: the loser reads again.
+//! Within the process, writers of one namespace take turns (`Run::record_writer`), so only
+//! another process (an old leader) can make a write lose its race.
 
 use std::collections::BTreeMap;
 
@@ -93,6 +95,12 @@ impl Run<'_> {
         self.ctx.processing.completed_run_retention
     }
 
+    /// The lock this process's writers of the namespace's record share.
+    fn record_writer(&self) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        let namespace = self.obj.namespace().unwrap_or_default();
+        self.ctx.processing.record_writer(&namespace)
+    }
+
     /// The earlier run of this very request (same name and spec, another object) finished
     /// within the retention window, if any. A Kubernetes read only; no tenant call.
     pub(in crate::controller::processing) async fn earlier_run(
@@ -141,6 +149,8 @@ impl Run<'_> {
         let Some(run) = self.own_record(status) else {
             return;
         };
+        let writer = self.record_writer();
+        let _one_writer = writer.lock().await;
         if let Err(error) = save(&self.config_maps(), &self.name(), &run, self.retention()).await {
             tracing::warn!(request = %self.name(), %error, "could not record the finished run yet; it is recorded before the request is deleted");
         }
@@ -155,6 +165,8 @@ impl Run<'_> {
         let Some(run) = self.own_record(status) else {
             return Ok(());
         };
+        let writer = self.record_writer();
+        let _one_writer = writer.lock().await;
         let api = self.config_maps();
         let found = api.get_opt(CONFIG_MAP_NAME).await?;
         let runs = CompletedRuns::from_data(found.as_ref().and_then(|c| c.data.as_ref()));

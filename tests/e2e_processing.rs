@@ -660,14 +660,21 @@ async fn a_submitted_spec_cannot_change_and_finished_requests_expire_after_their
 async fn the_processing_examples_succeed_on_the_seed() {
     let env = env("pr-examples").await;
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples");
-    // The Tenant is this test's (apply_tenant); the profile-ref example needs `employees`.
+    // The Tenant is this test's (apply_tenant); the profile-ref example needs `employees`,
+    // whose costCenter mapping needs the attribute and transform examples.
     let mut names = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let f = p.file_name().unwrap().to_str().unwrap();
-            f.starts_with("processing-") || f == "employees.yaml"
+            f.starts_with("processing-")
+                || [
+                    "employees.yaml",
+                    "identity-attribute.yaml",
+                    "transform.yaml",
+                ]
+                .contains(&f)
         })
         .collect();
     files.sort();

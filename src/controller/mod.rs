@@ -168,18 +168,20 @@ pub async fn run(
     let (processing_store, processing_events) =
         reflected_names::<ProcessingRequest>(&client, &namespace);
     let (secret_store, secret_events) = reflected_secrets(&client, &namespace);
-    let identity_model = managed::run::IdentityModelWatches::new(&client, &namespace);
+    let mut identity_model = managed::run::IdentityModelWatches::new(&client, &namespace);
     let (sweep_trigger, swept) = futures::channel::mpsc::unbounded();
     let bounded = || controller::Config::default().concurrency(RECONCILE_CONCURRENCY);
     let profile_controller = Controller::for_stream(profile_events, profile_store.clone())
         .with_config(bounded())
         .reconcile_on(swept);
-    let profile_controller = profile::dependencies::watch_dependencies(
-        profile_controller,
-        &client,
-        &namespace,
-        &profile_store,
-    );
+    // Profiles waiting for an IdentityAttribute or Transform wake when it changes.
+    let waiting = profile_store.clone();
+    let profile_controller =
+        profile_controller.reconcile_on(identity_model.dependency_changes().flat_map(
+            move |changed| {
+                futures::stream::iter(profile::dependencies::dependants_of(&waiting, &changed))
+            },
+        ));
     let tenant_controller =
         Controller::for_stream(tenant_events, tenant_store.clone()).with_config(bounded());
     let processing_controller =

@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::channel::mpsc::UnboundedSender;
 use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
 use kube::Client;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::Store;
@@ -13,6 +14,7 @@ use kube::runtime::watcher;
 
 use crate::api::{IdentityAttribute, LifecycleState, Transform};
 use crate::controller::context::Context;
+use crate::controller::profile::dependencies::DependencyChange;
 use crate::controller::watch_cache::{reflected, strip_unread};
 use crate::controller::{RECONCILE_CONCURRENCY, contained, drain_with_heartbeat, error_policy};
 use crate::runtime::health::HealthState;
@@ -35,6 +37,26 @@ fn watched<K: ManagedKind>(client: &Client, namespace: &Option<String>) -> Watch
     }
 }
 
+impl<K: ManagedKind> Watched<K> {
+    /// Sends `change(object)` for every object the watch yields, before the controller sees it.
+    fn tee(
+        &mut self,
+        change: impl Fn(&K) -> DependencyChange + Send + 'static,
+        sender: UnboundedSender<DependencyChange>,
+    ) {
+        let events = std::mem::replace(&mut self.events, futures::stream::empty().boxed());
+        self.events = events
+            .inspect(move |event| {
+                if let Ok(object) = event {
+                    // The receiver lives as long as the profile controller; a send after it
+                    // stopped has nobody to wake.
+                    let _ = sender.unbounded_send(change(object));
+                }
+            })
+            .boxed();
+    }
+}
+
 /// The watches of the three kinds.
 pub struct IdentityModelWatches {
     /// `IdentityAttribute` objects.
@@ -53,6 +75,21 @@ impl IdentityModelWatches {
             transforms: watched(client, namespace),
             lifecycle_states: watched(client, namespace),
         }
+    }
+
+    /// Every change the attribute and transform watches see, as they see it (the controllers of
+    /// the two kinds still get every event): what wakes profiles waiting for them, without a
+    /// watch of their own.
+    pub fn dependency_changes(&mut self) -> impl Stream<Item = DependencyChange> + Send + 'static {
+        let (sender, changes) = futures::channel::mpsc::unbounded();
+        let to_attributes = sender.clone();
+        self.attributes.tee(
+            move |a| DependencyChange::Attribute(a.clone()),
+            to_attributes,
+        );
+        self.transforms
+            .tee(move |t| DependencyChange::Transform(t.clone()), sender);
+        changes
     }
 
     /// The context with the three watch caches.

@@ -5,14 +5,12 @@
 //! does not have yet. Pure reads of the watch caches, no tenant call: the reconcile fails with
 //! [`ReconcileError::WaitingForDependencies`] (`Reconciling`, looked at again soon), and a
 //! dependency becoming ready re-triggers the waiting profiles ([`profiles_using_attribute`],
-//! [`profiles_using_transform`], the controller's watch mappings).
+//! [`profiles_using_transform`], fed by the identity-model watches: [`dependants_of`]).
 
 use std::collections::BTreeSet;
 
-use kube::runtime::Controller;
+use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
-use kube::{Api, Client, ResourceExt};
 
 use crate::api::managed::TenantObjectStatus;
 use crate::api::{IdentityAttribute, IdentityProfile, IdentityProfileSpec, Transform};
@@ -182,35 +180,24 @@ fn waiting_profiles<K: ResourceExt>(
         .collect()
 }
 
-/// The profile controller, also woken when an `IdentityAttribute` or `Transform` it waits for
-/// gets onto the tenant ([`profiles_using_attribute`], [`profiles_using_transform`]): one
-/// extra watch per kind, mapped to the waiting profiles only.
-pub fn watch_dependencies(
-    controller: Controller<IdentityProfile>,
-    client: &Client,
-    namespace: &Option<String>,
+/// The profiles to wake when a watched `IdentityAttribute` or `Transform` changed: fed from the
+/// identity-model watches the operator already runs (`managed::run::IdentityModelWatches`), so
+/// waking waiting profiles costs no watch of its own.
+pub fn dependants_of(
     profiles: &Store<IdentityProfile>,
-) -> Controller<IdentityProfile> {
-    fn api<K>(client: &Client, namespace: &Option<String>) -> Api<K>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
-    {
-        match namespace {
-            Some(ns) => Api::namespaced(client.clone(), ns),
-            None => Api::all(client.clone()),
-        }
+    changed: &DependencyChange,
+) -> Vec<ObjectRef<IdentityProfile>> {
+    match changed {
+        DependencyChange::Attribute(attribute) => profiles_using_attribute(profiles, attribute),
+        DependencyChange::Transform(transform) => profiles_using_transform(profiles, transform),
     }
-    let for_attributes = profiles.clone();
-    let for_transforms = profiles.clone();
-    controller
-        .watches(
-            api::<IdentityAttribute>(client, namespace),
-            watcher::Config::default(),
-            move |attribute| profiles_using_attribute(&for_attributes, &attribute),
-        )
-        .watches(
-            api::<Transform>(client, namespace),
-            watcher::Config::default(),
-            move |transform| profiles_using_transform(&for_transforms, &transform),
-        )
+}
+
+/// An object a profile may wait for, as its watch saw it change.
+#[derive(Debug, Clone)]
+pub enum DependencyChange {
+    /// An `IdentityAttribute`.
+    Attribute(IdentityAttribute),
+    /// A `Transform`.
+    Transform(Transform),
 }

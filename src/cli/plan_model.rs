@@ -181,21 +181,21 @@ pub async fn plan_model(
                     .find(|t| t.name.eq_ignore_ascii_case(&p.spec.name))
             })
             .and_then(|t| t.id.clone());
-        let listed = match &profile_id {
-            None => Vec::new(),
+        // A profile not on the tenant yet has no states: every state is a create.
+        let remote = match profile_id {
+            None => None,
             Some(id) => {
-                if !states_by_profile.contains_key(id) {
+                if !states_by_profile.contains_key(&id) {
                     let states = client
-                        .list_all_lifecycle_states(id, &Default::default())
+                        .list_all_lifecycle_states(&id, &Default::default())
                         .await?;
                     states_by_profile.insert(id.clone(), states);
                 }
-                states_by_profile[id].clone()
+                states_by_profile[&id]
+                    .iter()
+                    .find(|r| r.technical_name == m.spec.technical_name)
             }
         };
-        let remote = listed
-            .iter()
-            .find(|r| r.technical_name == m.spec.technical_name);
         let mut desired = m.spec.desired();
         let tenant_url = client.base_url().to_string();
         let resolved = lifecycle_state::resolve_source_names(

@@ -84,7 +84,7 @@ async fn observe_shows_the_values_plan_prints_with_preview_calls_only() {
                 let p = env.profiles().get_opt("staff").await.ok()??;
                 let status = p.status?;
                 (status.observed_generation == p.metadata.generation)
-                    .then_some(status.attribute_preview)?
+                    .then_some(status.attribute_preview.map(|p| *p))?
             },
         )
         .await;

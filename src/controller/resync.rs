@@ -117,7 +117,7 @@ pub fn needs_reconcile(obj: &IdentityProfile, listed: &TenantProfiles) -> Option
     };
     let plan = valid.plan(found.map(|p| p.as_ref()));
     if obj.spec.management_policy == ManagementPolicy::Observe {
-        if status.planned_change.as_ref() != Some(&profile::shown_plan(&plan)) {
+        if status.planned_change.as_deref() != Some(&profile::shown_plan(&plan)) {
             return Some(SweepReason::ShownPlanChanged);
         }
     } else if found.is_none() {

@@ -116,16 +116,18 @@ pub fn profile_manifest(
             .owner
             .as_ref()
             .and_then(|o| o.id.clone().map(|id| (id, o.name.clone())))
-            .map(|(id, name)| OwnerRef {
-                id: Some(id),
-                alias: None,
-                name,
+            .map(|(id, name)| {
+                Box::new(OwnerRef {
+                    id: Some(id),
+                    alias: None,
+                    name,
+                })
             }),
         authoritative_source: SourceRef {
             id: Some(source_id),
             name: profile.authoritative_source.name.clone(),
         },
-        identity_attribute_config: config,
+        identity_attribute_config: config.map(Box::new),
         deletion_policy: DeletionPolicy::Orphan,
         management_policy: ManagementPolicy::Manage,
         refresh_policy: RefreshPolicy::Manual,

@@ -170,10 +170,10 @@ async fn write_pending_create_marker(
     name: &str,
 ) -> Result<(), ReconcileError> {
     let mut marked = stored.current().clone();
-    marked.pending_create = Some(PendingCreate {
+    marked.pending_create = Some(Box::new(PendingCreate {
         name: name.to_string(),
         since: now(),
-    });
+    }));
     let message = format!("creating tenant profile {name:?}");
     working(obj, &mut marked, reason::CREATING, &message);
     stored.write_guarded(&marked).await?;
@@ -240,10 +240,10 @@ async fn start_processing_if_needed(
     }
     // Write-ahead: with the marker stored, a crash or a lost answer never leads to a second call.
     let mut marked = stored.current().clone();
-    marked.pending_processing = Some(PendingProcessing {
+    marked.pending_processing = Some(Box::new(PendingProcessing {
         generation,
         since: now(),
-    });
+    }));
     let message = "starting the processing of the profile's identities";
     working(obj, &mut marked, reason::PROCESSING, message);
     stored.write_guarded(&marked).await?;

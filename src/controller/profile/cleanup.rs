@@ -221,7 +221,7 @@ async fn start_delete(
             );
             if let Some(refused) = refused {
                 let mut recorded = stored.current().clone();
-                recorded.last_refusal = Some(refused);
+                recorded.last_refusal = Some(Box::new(refused));
                 stored.write(&recorded).await?;
             }
             Err(error)

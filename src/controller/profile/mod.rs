@@ -232,7 +232,7 @@ async fn dereference_plan_apply(
             &observation.tenant.client,
             observation.tenant_profile.as_ref(),
             &plan,
-            stored.current().attribute_preview.as_ref(),
+            stored.current().attribute_preview.as_deref(),
         )
         .await;
         outcome.tenant_profile = observation.tenant_profile;

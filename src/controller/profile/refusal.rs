@@ -30,7 +30,7 @@ pub(super) fn held_back(
     status: &IdentityProfileStatus,
     now: &Time,
 ) -> Option<ReconcileError> {
-    refusal::held_back(obj.metadata.generation, status.last_refusal.as_ref(), now)
+    refusal::held_back(obj.metadata.generation, status.last_refusal.as_deref(), now)
 }
 
 /// The refusal to record when `error` is one (see [`refusal::record`]); `None` otherwise.
@@ -42,6 +42,6 @@ pub(super) fn record(
     resync: Duration,
     now: Time,
 ) -> Option<Refusal> {
-    let last = status.last_refusal.as_ref();
+    let last = status.last_refusal.as_deref();
     refusal::record(obj.metadata.generation, last, write, error, resync, now)
 }

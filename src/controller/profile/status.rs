@@ -102,7 +102,7 @@ fn with_progress(
         );
     }
     if let Some(refusal) = &outcome.refusal {
-        status.last_refusal = Some(refusal.clone());
+        status.last_refusal = Some(Box::new(refusal.clone()));
     }
     if let Some(resolved) = &outcome.resolved_references {
         status.resolved_references.clone_from(resolved);
@@ -131,10 +131,9 @@ pub(super) fn synced(
     status.identity_count = profile.and_then(|p| p.identity_count);
     let unapplied = outcome.unapplied.as_ref().unwrap_or(&ProfilePlan::Nothing);
     let converged = *unapplied == ProfilePlan::Nothing;
-    status.planned_change = (observe_only || !converged).then(|| planned_change(unapplied));
-    status
-        .attribute_preview
-        .clone_from(&outcome.attribute_preview);
+    status.planned_change =
+        (observe_only || !converged).then(|| Box::new(planned_change(unapplied)));
+    status.attribute_preview = outcome.attribute_preview.clone().map(Box::new);
     // A write is pending and a pause switch holds it (Observe writes nothing anyway).
     let held = outcome
         .hold

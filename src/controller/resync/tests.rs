@@ -48,7 +48,7 @@ fn converged(name: &str, id: &str, policy: &str) -> IdentityProfile {
             condition_of(condition::READY, TRUE),
             condition_of(condition::REFRESH_REQUIRED, FALSE),
         ],
-        planned_change: (policy == "Observe").then(|| profile::shown_plan(&plan)),
+        planned_change: (policy == "Observe").then(|| Box::new(profile::shown_plan(&plan))),
         ..Default::default()
     });
     obj
@@ -106,10 +106,10 @@ fn an_object_that_never_finished_a_reconcile_is_sent() {
     );
 
     let mut interrupted = obj.clone();
-    status_mut(&mut interrupted).pending_create = Some(PendingCreate {
+    status_mut(&mut interrupted).pending_create = Some(Box::new(PendingCreate {
         name: "Staff".into(),
         since: now(),
-    });
+    }));
     assert_eq!(
         needs_reconcile(&interrupted, &list),
         Some(SweepReason::Unfinished)

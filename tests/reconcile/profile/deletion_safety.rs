@@ -106,10 +106,10 @@ async fn a_delete_in_the_create_window_finds_the_profile_by_name() {
     let mut obj = env.put_profile(&profile_manifest("window", "window", DELETE));
     obj.metadata.finalizers = Some(vec!["isc.identitynow.dev/finalizer".into()]);
     obj.status = Some(isc_operator::api::IdentityProfileStatus {
-        pending_create: Some(PendingCreate {
+        pending_create: Some(Box::new(PendingCreate {
             name: "window".into(),
             since: Time(k8s_openapi::jiff::Timestamp::now()),
-        }),
+        })),
         ..Default::default()
     });
     env.put_profile(&obj);

@@ -263,10 +263,10 @@ async fn a_create_interrupted_after_the_post_is_resolved_by_name() {
     env.clear_calls().await;
     let mut obj = profile_manifest("staff", "Staff", "  description: once\n");
     obj.status = Some(IdentityProfileStatus {
-        pending_create: Some(PendingCreate {
+        pending_create: Some(Box::new(PendingCreate {
             name: "Staff".into(),
             since: now(),
-        }),
+        })),
         ..Default::default()
     });
     env.put_profile(&obj);

@@ -44,7 +44,7 @@ fn observer(email_from: &str, extra_spec: &str) -> IdentityProfile {
 fn attribute_preview(env: &mut TestEnv) -> Option<AttributePreview> {
     env.profile("staff")
         .status
-        .and_then(|s| s.attribute_preview)
+        .and_then(|s| s.attribute_preview.map(|p| *p))
 }
 
 fn entry(identity: &str, before: &str, after: &str) -> AttributePreviewEntry {

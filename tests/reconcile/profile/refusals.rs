@@ -230,10 +230,10 @@ async fn an_on_change_marker_found_at_start_is_never_sent_again() {
     change_transform(&mut env, "staff");
     // A previous reconcile wrote the marker and died before recording the answer.
     let mut obj = env.profile("staff");
-    obj.status.as_mut().unwrap().pending_processing = Some(PendingProcessing {
+    obj.status.as_mut().unwrap().pending_processing = Some(Box::new(PendingProcessing {
         generation: 2,
         since: Time(k8s_openapi::jiff::Timestamp::now()),
-    });
+    }));
     env.put_profile(&obj);
 
     for _ in 0..3 {
@@ -272,11 +272,12 @@ async fn a_stale_reconcile_right_after_a_retry_sends_nothing() {
     // within the marker's second, so the second computes the very same marker: only the
     // first may send the create again.
     let mut marked = env.profile("refused");
-    marked.status.as_mut().expect("status").pending_create =
-        Some(isc_operator::api::identity_profile::PendingCreate {
+    marked.status.as_mut().expect("status").pending_create = Some(Box::new(
+        isc_operator::api::identity_profile::PendingCreate {
             name: "Refused".into(),
             since: isc_operator::controller::status::now(),
-        });
+        },
+    ));
     let stale = env.put_profile(&marked);
     for _ in 0..2 {
         let _ = isc_operator::controller::profile::reconcile(

@@ -364,10 +364,10 @@ async fn an_interrupted_create_is_adopted_from_the_waves_list_never_sent_twice()
     env.put_profile(&obj);
     let mut marked = env.profile("interrupted");
     marked.status = Some(isc_operator::api::IdentityProfileStatus {
-        pending_create: Some(PendingCreate {
+        pending_create: Some(Box::new(PendingCreate {
             name: "Interrupted".into(),
             since: isc_operator::controller::status::now(),
-        }),
+        })),
         ..Default::default()
     });
     env.put_profile(&marked);

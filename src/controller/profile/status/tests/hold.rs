@@ -114,7 +114,7 @@ fn a_held_write_keeps_the_recorded_refusal_and_an_error_still_shows_suspended() 
         message: "refused".into(),
     };
     let stored = IdentityProfileStatus {
-        last_refusal: Some(refusal),
+        last_refusal: Some(Box::new(refusal)),
         ..Default::default()
     };
     let obj = object(1, stored.clone(), json!({}));

@@ -52,10 +52,10 @@ fn state(status: &IdentityProfileStatus, type_: &str) -> (String, String) {
 #[test]
 fn a_create_clears_the_marker_and_records_the_generation() {
     let stored = IdentityProfileStatus {
-        pending_create: Some(PendingCreate {
+        pending_create: Some(Box::new(PendingCreate {
             name: "Staff".into(),
             since: now(),
-        }),
+        })),
         ..Default::default()
     };
     let obj = object(4, IdentityProfileStatus::default(), json!({}));

@@ -98,7 +98,7 @@ pub struct RateLimitSpec {
 }
 
 fn default_requests() -> u32 {
-    95
+    isc_client::client::DEFAULT_REQUESTS_PER_WINDOW
 }
 
 fn default_window() -> u32 {

@@ -187,6 +187,18 @@ struct TenantSchedule {
     seen: (Option<String>, Option<i64>),
     due: Instant,
     running: bool,
+    /// Due because the Tenant appeared or its spec changed (a pause switch, say): swept at
+    /// once, never held back by creates.
+    changed: bool,
+}
+
+/// Whether a Tenant whose sweep came `due` is swept `now`. A sweep that comes due while the
+/// tenant's creation waves run waits for them, at most one `resync` interval: the waves' own
+/// fresh lists already read the tenant, so the sweep's pages would only slow the creates
+/// (both share the tenant's rate limit), and the objects being created are reconciled anyway.
+/// Pure, so the bound is tested without a clock.
+pub fn sweep_now(due: Instant, now: Instant, creates_in_progress: bool, resync: Duration) -> bool {
+    due <= now && (!creates_in_progress || now >= due + resync)
 }
 
 type TenantKey = (String, String);
@@ -219,7 +231,10 @@ pub async fn run_sweeps(
             Some((key, resync)) = running.next(), if !running.is_empty() => {
                 if let Some(entry) = schedule.get_mut(&key) {
                     entry.running = false;
-                    entry.due = Instant::now() + jittered(resync);
+                    // A Tenant change seen while this sweep ran is swept again at once.
+                    if !entry.changed {
+                        entry.due = Instant::now() + jittered(resync);
+                    }
                 }
             }
             _ = walk.tick() => {
@@ -245,7 +260,8 @@ fn due_tenants(
     let tenants = ctx.tenants_store().state();
     let mut due = Vec::new();
     for tenant in &tenants {
-        let key = (tenant.namespace().unwrap_or_default(), tenant.name_any());
+        let (key_namespace, key_name) = (tenant.namespace().unwrap_or_default(), tenant.name_any());
+        let key = (key_namespace.clone(), key_name.clone());
         let seen = (tenant.uid(), tenant.metadata.generation);
         let resync = resync_interval(tenant);
         let entry = schedule.entry(key).or_insert_with(|| TenantSchedule {
@@ -256,13 +272,24 @@ fn due_tenants(
                 now
             },
             running: false,
+            changed: !first_walk,
         });
         if entry.seen != seen {
             entry.seen = seen;
             entry.due = now;
+            entry.changed = true;
         }
-        if !entry.running && entry.due <= now {
+        let creates = || {
+            ctx.tenants
+                .cached(&key_namespace, &key_name)
+                .is_some_and(|handle| handle.waves.in_progress())
+        };
+        if !entry.running
+            && entry.due <= now
+            && (entry.changed || sweep_now(entry.due, now, creates(), resync))
+        {
             entry.running = true;
+            entry.changed = false;
             due.push(Arc::clone(tenant));
         }
     }

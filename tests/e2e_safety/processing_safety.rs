@@ -171,7 +171,9 @@ async fn thousands_of_ids_poll_within_their_share_while_drift_is_corrected() {
             (polls.len() >= 10).then_some(polls)
         })
         .await;
-    let share = 95 * isc_operator::controller::processing::budget::POLL_SHARE_PERCENT / 100;
+    let share = isc_client::RateLimit::default().requests
+        * isc_operator::controller::processing::budget::POLL_SHARE_PERCENT
+        / 100;
     let window = k8s_openapi::jiff::SignedDuration::from_secs(10);
     for (i, first) in polls.iter().enumerate() {
         let in_window = polls[i..]

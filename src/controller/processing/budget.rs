@@ -99,7 +99,7 @@ mod tests {
     #[test]
     fn the_share_is_a_fifth_of_the_tenant_limit() {
         let a = default_allowance();
-        assert_eq!(a.share, 19, "20 % of 95");
+        assert_eq!(a.share, 19, "20 % of 98, rounded down");
         assert_eq!(a.window, Duration::from_secs(10));
         let tiny = PollAllowance::share_of(RateLimit {
             requests: 1,

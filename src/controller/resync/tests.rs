@@ -232,3 +232,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_sweep_waits_for_the_tenants_creates_at_most_one_interval() {
+    let due = std::time::Instant::now();
+    let resync = std::time::Duration::from_secs(30);
+    let later = |secs| due + std::time::Duration::from_secs(secs);
+    // Not due yet: never swept, creates or not.
+    assert!(!super::sweep_now(later(10), due, false, resync));
+    // Due, no creates under way: swept.
+    assert!(super::sweep_now(due, later(0), false, resync));
+    // Due while creates run: waits...
+    assert!(!super::sweep_now(due, later(1), true, resync));
+    assert!(!super::sweep_now(due, later(29), true, resync));
+    // ...at most one interval.
+    assert!(super::sweep_now(due, later(30), true, resync));
+    // Creates done: swept at once.
+    assert!(super::sweep_now(due, later(5), false, resync));
+}

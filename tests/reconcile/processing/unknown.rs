@@ -178,7 +178,10 @@ async fn polling_many_tasks_stays_within_the_budget() {
         .map(|e| e.time.parse().expect("journal time"))
         .collect();
     let allowance = PollAllowance::share_of(isc_client::RateLimit::default());
-    assert_eq!(allowance.share, 95 * POLL_SHARE_PERCENT / 100);
+    assert_eq!(
+        allowance.share,
+        isc_client::RateLimit::default().requests * POLL_SHARE_PERCENT / 100
+    );
     let window = k8s_openapi::jiff::SignedDuration::try_from(allowance.window).unwrap();
     for (i, first) in polls.iter().enumerate() {
         let in_window = polls[i..]

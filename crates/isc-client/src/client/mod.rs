@@ -8,7 +8,7 @@
 //! - response bodies are read with a cap; durations from the wire saturate and are capped;
 //! - the token is cached, refreshed shortly before expiry and once after a 401; concurrent
 //!   callers wait for one refresh (single flight);
-//! - every call first takes a permit from the client-side limiter (default 95 per 10 s, under
+//! - every call first takes a permit from the client-side limiter (default 98 per 10 s, under
 //!   the tenant's 100); a user's calls go before background ones ([`CallPriority`]);
 //! - a 429 is retried after `Retry-After` (the gateway did not process the request, so this is
 //!   safe for every method);
@@ -48,7 +48,8 @@ pub use config::{MAX_BODY_BYTES, TenantClientConfig};
 pub use http::install_crypto_provider;
 pub use observe::{CallObserver, CallRecord, CallStats, CallStatsSnapshot, route_of};
 pub use rate_limit::{
-    CallPriority, FOREGROUND_RUN, RateLimit, TENANT_LIMIT_PER_WINDOW, TENANT_LIMIT_WINDOW,
+    CallPriority, DEFAULT_REQUESTS_PER_WINDOW, FOREGROUND_RUN, RateLimit, TENANT_LIMIT_PER_WINDOW,
+    TENANT_LIMIT_WINDOW,
 };
 pub use request::{ApiRequest, ApiResponse, RequestBody};
 pub use retry::{

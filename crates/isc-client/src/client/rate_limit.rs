@@ -42,11 +42,17 @@ pub struct RateLimit {
     pub per: Duration,
 }
 
+/// Requests per [`TENANT_LIMIT_WINDOW`] the client allows itself by default: two under the
+/// tenant's 100, in any window (the sustained pace is one less, see [`quota_for`]). Every call
+/// the operator makes is paced by it, so each request under the limit is a percent of every
+/// bulk job's time; the two left over absorb network jitter bunching arrivals at the gateway.
+pub const DEFAULT_REQUESTS_PER_WINDOW: u32 = 98;
+
 impl Default for RateLimit {
-    /// A bit under the tenant's 100 per 10 s, leaving room for clock skew and other clients.
+    /// [`DEFAULT_REQUESTS_PER_WINDOW`] per 10 s.
     fn default() -> Self {
         RateLimit {
-            requests: 95,
+            requests: DEFAULT_REQUESTS_PER_WINDOW,
             per: TENANT_LIMIT_WINDOW,
         }
     }
@@ -57,7 +63,7 @@ impl Default for RateLimit {
 /// GCRA allows `burst` at once plus one cell per `period`, so a window can see
 /// `burst + per / period` calls; choosing `period = per / (requests - burst)` keeps that at
 /// `requests`. Every unit of burst slows the sustained pace (a burst of 9 left 86 calls per
-/// 10 s instead of 94), and the operator's bulk work (lists, creates, processing) is paced, not
+/// 10 s instead of 94 at 95), and the operator's bulk work (lists, creates, processing) is paced, not
 /// bursty: the burst is one call.
 pub(crate) fn quota_for(limit: RateLimit) -> Result<Quota, IscError> {
     let requests = limit.requests.max(2);

@@ -152,6 +152,12 @@ impl CreateWaves {
         self.settings.use_import && !self.import_forbidden.load(Ordering::Relaxed)
     }
 
+    /// True while a wave of this tenant gathers or sends: its creates are using the tenant's
+    /// rate limit, and the resync sweep waits for them (see [`crate::controller::resync`]).
+    pub fn in_progress(&self) -> bool {
+        self.sending.load(Ordering::Acquire) || self.gathering.lock().expect("wave lock").is_some()
+    }
+
     /// Creates the profile `body` (its `pendingCreate` marker must be written already) with the
     /// other profiles of the tenant that are ready now, and returns what happened to it.
     pub async fn create(&self, handle: &TenantHandle, body: TenantProfile) -> Answer {

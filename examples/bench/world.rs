@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use isc_operator::api::Tenant;
+use isc_operator::api::{IdentityProfile, Tenant};
 use isc_operator::controller::status::{condition, is_true};
 use isc_sim::testing::{USER_CLIENT_ID, USER_CLIENT_SECRET, sim_config, start_sim};
 use isc_sim::{RunningSimulator, Seed};
@@ -115,6 +115,43 @@ impl World {
             .await
             .map_err(BenchError::kube(format!("create namespace {name}")))?;
         Ok(())
+    }
+
+    /// Deletes every IdentityProfile in `ns` (its Tenant keeps `deletionPolicy: Orphan`, so the
+    /// operator makes no tenant call) and waits until the API server holds none, so later
+    /// figures describe the objects that remain. Namespaces are not deleted: the harness runs
+    /// no namespace controller to finish that.
+    pub async fn delete_profiles(&self, ns: &str) -> BenchResult<usize> {
+        use kube::api::{DeleteParams, ListParams};
+        let api: Api<IdentityProfile> = Api::namespaced(self.kube.clone(), ns);
+        let lp = ListParams::default();
+        let held = api
+            .list_metadata(&lp)
+            .await
+            .map_err(BenchError::kube(format!("list IdentityProfiles in {ns}")))?
+            .items
+            .len();
+        api.delete_collection(&DeleteParams::default(), &lp)
+            .await
+            .map_err(BenchError::kube(format!("delete IdentityProfiles in {ns}")))?;
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let left = api
+                .list_metadata(&lp)
+                .await
+                .map_err(BenchError::kube(format!("list IdentityProfiles in {ns}")))?
+                .items
+                .len();
+            if left == 0 {
+                return Ok(held);
+            }
+            if Instant::now() > deadline {
+                return Err(BenchError::Timeout(format!(
+                    "{left} IdentityProfiles still in {ns} 300 s after their deletion"
+                )));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 
     /// The credential Secret and Tenant `bench` in `ns`, pointing at `base_url`, with extra

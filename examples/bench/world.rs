@@ -125,23 +125,19 @@ impl World {
         use kube::api::{DeleteParams, ListParams};
         let api: Api<IdentityProfile> = Api::namespaced(self.kube.clone(), ns);
         let lp = ListParams::default();
-        let held = api
-            .list_metadata(&lp)
-            .await
-            .map_err(BenchError::kube(format!("list IdentityProfiles in {ns}")))?
-            .items
-            .len();
+        let count = || async {
+            let listed = api.list_metadata(&lp).await;
+            listed
+                .map(|l| l.items.len())
+                .map_err(BenchError::kube(format!("list IdentityProfiles in {ns}")))
+        };
+        let held = count().await?;
         api.delete_collection(&DeleteParams::default(), &lp)
             .await
             .map_err(BenchError::kube(format!("delete IdentityProfiles in {ns}")))?;
         let deadline = Instant::now() + Duration::from_secs(300);
         loop {
-            let left = api
-                .list_metadata(&lp)
-                .await
-                .map_err(BenchError::kube(format!("list IdentityProfiles in {ns}")))?
-                .items
-                .len();
+            let left = count().await?;
             if left == 0 {
                 return Ok(held);
             }

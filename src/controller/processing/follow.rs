@@ -13,7 +13,7 @@
 //! refuses (not a transient error or a 429) falls back to one GET per task for that round.
 //! Following only reads; nothing here sends a call again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
@@ -93,7 +93,11 @@ impl Run<'_> {
         status: &mut ProcessingRequestStatus,
     ) -> Option<Duration> {
         let uid = self.obj.uid().unwrap_or_default();
+        self.take_board_answers(scope, &uid, &mut status.submissions);
         let (due, mut next) = self.due_tasks(&uid, &status.submissions);
+        let mine: HashSet<String> = running_tasks(&status.submissions)
+            .map(str::to_string)
+            .collect();
         let mut lone = Vec::new();
         for batch in due.chunks(TASKS_PER_LIST) {
             if let Err(wait) = scope.take(self.ctx, 1, Instant::now()) {
@@ -101,7 +105,7 @@ impl Run<'_> {
                 break;
             }
             let unsettled = self
-                .follow_batch(scope, &uid, &mut status.submissions, batch)
+                .follow_batch(scope, &uid, &mut status.submissions, batch, &mine)
                 .await;
             lone.extend(unsettled);
         }
@@ -112,6 +116,22 @@ impl Run<'_> {
             }
         }
         next
+    }
+
+    /// Settles the running tasks another request's list call found finished (no call), and
+    /// puts the others on the task board so other requests' list calls ask about them too.
+    fn take_board_answers(&self, scope: &PollScope<'_>, uid: &str, submissions: &mut [Submission]) {
+        let board = &self.ctx.processing.task_board;
+        let now = Instant::now();
+        for s in submissions.iter_mut() {
+            let (SubmissionState::Running, Some(task_id)) = (s.state, s.task_id.clone()) else {
+                continue;
+            };
+            match board.take_answer(&scope.key, &task_id, now) {
+                Some(task) => record_task(s, &task_id, &task),
+                None => board.waiting(&scope.key, &task_id, &poll_key(uid, &task_id), now),
+            }
+        }
     }
 
     /// The running tasks whose backoff has passed, and when the first of all running tasks
@@ -137,31 +157,52 @@ impl Run<'_> {
         (due, next)
     }
 
-    /// One list call about `batch`; records what it says. Returns the tasks it did not settle.
+    /// One list call about `batch`, its free places filled with other requests' waiting tasks
+    /// (not one of `mine`, this request's running tasks; their answers go to the task board);
+    /// records what it says about `batch`. Returns the tasks of `batch` it did not settle.
     async fn follow_batch(
         &self,
         scope: &PollScope<'_>,
         uid: &str,
         submissions: &mut [Submission],
         batch: &[DueTask],
+        mine: &HashSet<String>,
     ) -> Vec<LoneTask> {
         let now = Instant::now();
+        let board = &self.ctx.processing.task_board;
+        let own: HashSet<&str> = mine.iter().map(String::as_str).collect();
+        let room = TASKS_PER_LIST.saturating_sub(batch.len());
+        let companions = board.companions(&scope.key, &own, room, now);
         for (_, task_id) in batch {
             self.ctx.processing.polled(poll_key(uid, task_id), now);
         }
+        for companion in &companions {
+            self.ctx.processing.polled(companion.poll_key.clone(), now);
+        }
+        let ids = batch
+            .iter()
+            .map(|(_, id)| id)
+            .chain(companions.iter().map(|c| &c.task_id));
         let params = ListParams {
-            filter: Some(Filter::is_in("id", batch.iter().map(|(_, id)| id))),
-            limit: u32::try_from(batch.len()).ok(),
+            filter: Some(Filter::is_in("id", ids)),
+            limit: u32::try_from(batch.len() + companions.len()).ok(),
             ..Default::default()
         };
         match scope.handle.client.list_task_status(&params).await {
             Ok(tasks) => {
                 let by_id: HashMap<&str, &TaskStatus> =
                     tasks.iter().map(|t| (t.id.as_str(), t)).collect();
+                let theirs = tasks.iter().filter(|t| !own.contains(t.id.as_str()));
+                board.answered(&scope.key, theirs, now);
                 let mut missing = Vec::new();
                 for (index, task_id) in batch {
                     match by_id.get(task_id.as_str()) {
-                        Some(task) => record_task(&mut submissions[*index], task_id, task),
+                        Some(task) => {
+                            record_task(&mut submissions[*index], task_id, task);
+                            if submissions[*index].state != SubmissionState::Running {
+                                board.settled(&scope.key, task_id, now);
+                            }
+                        }
                         None => missing.push(LoneTask {
                             index: *index,
                             at_once: false,
@@ -226,8 +267,22 @@ impl Run<'_> {
         self.ctx.processing.polled(key, now);
         let answer = scope.handle.client.get_task_status(&task_id).await;
         record_task_status(s, &task_id, answer);
+        if s.state != SubmissionState::Running {
+            let board = &self.ctx.processing.task_board;
+            board.settled(&scope.key, &task_id, Instant::now());
+        }
         None
     }
+}
+
+/// The task ids of the submissions still running.
+fn running_tasks(submissions: &[Submission]) -> impl Iterator<Item = &str> {
+    submissions
+        .iter()
+        .filter_map(|s| match (s.state, &s.task_id) {
+            (SubmissionState::Running, Some(id)) => Some(id.as_str()),
+            _ => None,
+        })
 }
 
 /// The key of a task's poll times (tasks of different requests never share one).

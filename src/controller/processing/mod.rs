@@ -62,6 +62,7 @@ mod run;
 mod state;
 mod submit;
 mod summary;
+pub mod task_board;
 pub mod task_match;
 mod ttl;
 mod write;

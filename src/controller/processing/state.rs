@@ -28,6 +28,8 @@ pub struct ProcessingState {
     /// One writer at a time per namespace for the completed-runs record: reconciles of this
     /// process finishing together would otherwise race on its `resourceVersion` and retry.
     record_writers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Every request's running tasks, so one task-status list call asks about many requests'.
+    pub(super) task_board: super::task_board::TaskBoard,
 }
 
 impl Default for ProcessingState {
@@ -39,6 +41,7 @@ impl Default for ProcessingState {
             polls: Mutex::default(),
             poll_budget: PollBudget::default(),
             record_writers: Mutex::default(),
+            task_board: Default::default(),
         }
     }
 }

@@ -205,3 +205,57 @@ async fn a_refused_task_list_falls_back_to_one_get_per_task() {
     assert_eq!(task_lists(&env).await.len(), 1);
     assert_eq!(calls(&env, "getTaskStatus").await.len(), 2);
 }
+
+#[tokio::test]
+async fn one_task_list_call_settles_the_tasks_of_many_requests() {
+    // Tasks run 3 s: the requests' first rounds find them running.
+    let env = TestEnv::with_config(|c| c.task_duration = Duration::from_secs(3)).await;
+    let names: Vec<String> = (0..20).map(|i| format!("small-{i:02}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        env.put_request(&resolved(
+            &env,
+            name,
+            &process_ids(&[seed_id(i)]),
+            &[SubmissionState::Pending],
+        ));
+        reconcile(&env, name).await.expect("reconcile succeeds");
+        assert_eq!(
+            status(&env, name).submissions[0].state,
+            SubmissionState::Running
+        );
+    }
+    assert_eq!(calls(&env, "startIdentityProcessing").await.len(), 20);
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    env.clear_calls().await;
+
+    // The first request's list call asks about every task still waiting; the other 19
+    // requests find their answers on the task board and call nothing. (Polled one request
+    // at a time, each would need a call of its own, and the poll budget, 19 per 10 s with
+    // a burst of 4, would leave most of them running.) No call at all when the first round
+    // ran past the tasks' end on a slow machine: its later calls then settled the rest.
+    for name in &names {
+        reconcile(&env, name).await.expect("reconcile succeeds");
+        let done = status(&env, name);
+        assert_eq!(done.phase, Some(Phase::Succeeded), "{name}: {done:#?}");
+        assert_eq!(
+            done.submissions[0].tenant_status.as_deref(),
+            Some("SUCCESS")
+        );
+    }
+    let lists = task_lists(&env).await;
+    assert!(lists.len() <= 1, "{lists:#?}");
+    let tasks: BTreeSet<String> = names
+        .iter()
+        .map(|n| {
+            status(&env, n).submissions[0]
+                .task_id
+                .clone()
+                .expect("task id")
+        })
+        .collect();
+    for list in &lists {
+        let asked: BTreeSet<String> = asked_about(list).into_iter().collect();
+        assert!(asked.is_subset(&tasks), "{asked:?}");
+    }
+    assert!(calls(&env, "getTaskStatus").await.is_empty());
+}

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::budget::PollBudget;
+use super::completed::KnownRecord;
 use super::gate::SyncGate;
 
 /// Poll times older than this are forgotten (a task is polled at least every few seconds).
@@ -25,9 +26,10 @@ pub struct ProcessingState {
     polls: Mutex<HashMap<String, Instant>>,
     /// The share of each tenant's rate budget that task polling may use.
     pub(super) poll_budget: PollBudget,
-    /// One writer at a time per namespace for the completed-runs record: reconciles of this
-    /// process finishing together would otherwise race on its `resourceVersion` and retry.
-    record_writers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per namespace, the completed-runs record as this process last read or wrote it, behind
+    /// one lock: reconciles take turns with it (finishing together they would otherwise race
+    /// on its `resourceVersion`), and read it from memory instead of a GET each.
+    record_writers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<KnownRecord>>>>,
     /// Every request's running tasks, so one task-status list call asks about many requests'.
     pub(super) task_board: super::task_board::TaskBoard,
 }
@@ -57,7 +59,7 @@ impl ProcessingState {
 
     /// The lock writers of `namespace`'s completed-runs record take (one per namespace; the
     /// map is bounded by the namespaces that finished requests).
-    pub(super) fn record_writer(&self, namespace: &str) -> Arc<tokio::sync::Mutex<()>> {
+    pub(super) fn record_writer(&self, namespace: &str) -> Arc<tokio::sync::Mutex<KnownRecord>> {
         let mut writers = self.record_writers.lock().expect("record writers lock");
         writers.entry(namespace.to_string()).or_default().clone()
     }

@@ -269,3 +269,31 @@ async fn a_record_write_that_loses_a_race_reads_again_and_keeps_both_entries() {
     assert_eq!(runs.get("theirs").map(|r| &r.uid), Some(&theirs.uid));
     assert!(runs.get("first").is_some() && runs.get("second").is_some());
 }
+
+#[tokio::test]
+async fn the_record_is_read_once_per_namespace_not_per_request() {
+    let env = fast_env().await;
+    for i in 0..5 {
+        run_and_delete(&env, &format!("run-{i}"), &process_ids(&[seed_id(i)])).await;
+    }
+    let reads = env
+        .kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == reqwest::Method::GET && r.path.ends_with(CONFIG_MAP_NAME))
+        .count();
+    // Each request looks for an earlier run, records its own, and checks the record before
+    // its deletion: fifteen reads if each went to the API server.
+    assert_eq!(
+        reads, 1,
+        "the first look finds no ConfigMap; then it is known"
+    );
+    let writes = env
+        .kube
+        .writes()
+        .into_iter()
+        .filter(|r| r.path.ends_with(CONFIG_MAP_NAME) || r.path.ends_with("/configmaps"))
+        .count();
+    assert_eq!(writes, 5, "one record write per request");
+    assert_eq!(records(&env).len(), 5);
+}

@@ -10,6 +10,7 @@
 //! and writes the ConfigMap.
 
 mod store;
+pub use store::KnownRecord;
 #[cfg(test)]
 mod tests;
 

@@ -1,9 +1,11 @@
 //! The record of finished runs in its ConfigMap: read before a request starts, written when a
 //! request finishes and again (if missing) before its TTL deletes it. Every write carries the
-//! `resourceVersion` it read (a create fails if another writer created the ConfigMap first),
-//! so two writers recording at once never lose each other's entries: the loser reads again.
-//! Within the process, writers of one namespace take turns (`Run::record_writer`), so only
-//! another process (an old leader) can make a write lose its race.
+//! `resourceVersion` it is based on (a create fails if another writer created the ConfigMap
+//! first), so two writers recording at once never lose each other's entries: the loser reads
+//! again. Within the process, readers and writers of one namespace take turns
+//! (`Run::record_writer`) over what the process last read or wrote ([`KnownRecord`]), so the
+//! ConfigMap is read once per namespace, not three times per request, and only another process
+//! (an old leader) can make a write lose its race.
 
 use std::collections::BTreeMap;
 
@@ -23,15 +25,61 @@ use super::{CONFIG_MAP_NAME, CompletedRun, CompletedRuns, MANAGED_BY, MANAGED_BY
 /// Attempts of one record write that lose a race with another writer.
 const MAX_ATTEMPTS: usize = 5;
 
-/// Whether a Kubernetes error is a lost race (409: the ConfigMap changed or was just created).
-fn lost_race(error: &kube::Error) -> bool {
-    matches!(error, kube::Error::Api(e) if e.code == 409)
+/// Whether a Kubernetes error means the record changed under the writer: 409 (another write,
+/// or a create that came second) or 404 (the ConfigMap was deleted).
+fn stale_record(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(e) if e.code == 409 || e.code == 404)
+}
+
+/// What this process knows of a namespace's record ConfigMap. Only the leader writes the
+/// record and a process that loses its lease exits, so what it wrote last is current; every
+/// write still carries the `resourceVersion` it is based on, and a write refused as stale
+/// forgets what was known and reads again.
+#[derive(Debug, Clone, Default)]
+pub enum KnownRecord {
+    /// Not read yet (or forgotten after a stale write).
+    #[default]
+    Unread,
+    /// The namespace has no record ConfigMap.
+    Missing,
+    /// The ConfigMap at `resource_version`, and its data.
+    Read {
+        /// Its `resourceVersion`.
+        resource_version: String,
+        /// Its data (request name → record).
+        data: BTreeMap<String, String>,
+    },
+}
+
+impl KnownRecord {
+    fn learn(config_map: ConfigMap) -> Self {
+        KnownRecord::Read {
+            resource_version: config_map.resource_version().unwrap_or_default(),
+            data: config_map.data.unwrap_or_default(),
+        }
+    }
+
+    /// The records (none when the ConfigMap is missing), reading the ConfigMap first if it was
+    /// not read yet.
+    async fn runs(&mut self, api: &Api<ConfigMap>) -> Result<CompletedRuns, kube::Error> {
+        if matches!(self, KnownRecord::Unread) {
+            *self = match api.get_opt(CONFIG_MAP_NAME).await? {
+                Some(config_map) => KnownRecord::learn(config_map),
+                None => KnownRecord::Missing,
+            };
+        }
+        Ok(match self {
+            KnownRecord::Read { data, .. } => CompletedRuns::from_data(Some(data)),
+            _ => CompletedRuns::default(),
+        })
+    }
 }
 
 /// Records `run` under `name` in the namespace's ConfigMap (created when missing), pruning and
-/// bounding the records in the same write.
+/// bounding the records in the same write, based on what is `known` of it (kept current).
 async fn save(
     api: &Api<ConfigMap>,
+    known: &mut KnownRecord,
     name: &str,
     run: &CompletedRun,
     retention: std::time::Duration,
@@ -39,10 +87,28 @@ async fn save(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let written = match api.get_opt(CONFIG_MAP_NAME).await? {
-            None => {
-                let mut runs = CompletedRuns::default();
-                runs.record(name, run.clone(), Timestamp::now(), retention);
+        let mut runs = known.runs(api).await?;
+        runs.record(name, run.clone(), Timestamp::now(), retention);
+        let written = match &*known {
+            KnownRecord::Read {
+                resource_version,
+                data: old,
+            } => {
+                let Some(data) = merge_patch_diff(&json!(old), &json!(runs.to_data())) else {
+                    return Ok(());
+                };
+                let patch = json!({
+                    "metadata": {
+                        "resourceVersion": resource_version,
+                        "labels": {MANAGED_BY_LABEL: MANAGED_BY},
+                    },
+                    "data": data,
+                });
+                let params = PatchParams::default();
+                api.patch(CONFIG_MAP_NAME, &params, &Patch::Merge(&patch))
+                    .await
+            }
+            _ => {
                 let config_map = ConfigMap {
                     metadata: ObjectMeta {
                         name: Some(CONFIG_MAP_NAME.to_string()),
@@ -55,36 +121,20 @@ async fn save(
                     data: Some(runs.to_data()),
                     ..Default::default()
                 };
-                api.create(&PostParams::default(), &config_map)
-                    .await
-                    .map(|_| ())
-            }
-            Some(existing) => {
-                let old = existing.data.clone().unwrap_or_default();
-                let mut runs = CompletedRuns::from_data(Some(&old));
-                runs.record(name, run.clone(), Timestamp::now(), retention);
-                let Some(data) = merge_patch_diff(&json!(old), &json!(runs.to_data())) else {
-                    return Ok(());
-                };
-                let patch = json!({
-                    "metadata": {
-                        "resourceVersion": existing.resource_version(),
-                        "labels": {MANAGED_BY_LABEL: MANAGED_BY},
-                    },
-                    "data": data,
-                });
-                api.patch(
-                    CONFIG_MAP_NAME,
-                    &PatchParams::default(),
-                    &Patch::Merge(&patch),
-                )
-                .await
-                .map(|_| ())
+                api.create(&PostParams::default(), &config_map).await
             }
         };
         match written {
-            Err(e) if lost_race(&e) && attempt < MAX_ATTEMPTS => continue,
-            other => return other,
+            Ok(config_map) => {
+                *known = KnownRecord::learn(config_map);
+                return Ok(());
+            }
+            Err(e) => {
+                *known = KnownRecord::Unread;
+                if !(stale_record(&e) && attempt < MAX_ATTEMPTS) {
+                    return Err(e);
+                }
+            }
         }
     }
 }
@@ -95,8 +145,9 @@ impl Run<'_> {
         self.ctx.processing.completed_run_retention
     }
 
-    /// The lock this process's writers of the namespace's record share.
-    fn record_writer(&self) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    /// The namespace's record as this process knows it, behind the lock its readers and
+    /// writers share.
+    fn record_writer(&self) -> std::sync::Arc<tokio::sync::Mutex<KnownRecord>> {
         let namespace = self.obj.namespace().unwrap_or_default();
         self.ctx.processing.record_writer(&namespace)
     }
@@ -109,8 +160,8 @@ impl Run<'_> {
         if self.retention().is_zero() {
             return Ok(None);
         }
-        let found = self.config_maps().get_opt(CONFIG_MAP_NAME).await?;
-        let runs = CompletedRuns::from_data(found.as_ref().and_then(|c| c.data.as_ref()));
+        let record = self.record_writer();
+        let runs = record.lock().await.runs(&self.config_maps()).await?;
         let hash = super::spec_hash(&self.obj.spec);
         let uid = self.obj.uid().unwrap_or_default();
         Ok(runs
@@ -149,9 +200,10 @@ impl Run<'_> {
         let Some(run) = self.own_record(status) else {
             return;
         };
-        let writer = self.record_writer();
-        let _one_writer = writer.lock().await;
-        if let Err(error) = save(&self.config_maps(), &self.name(), &run, self.retention()).await {
+        let record = self.record_writer();
+        let mut known = record.lock().await;
+        let api = self.config_maps();
+        if let Err(error) = save(&api, &mut known, &self.name(), &run, self.retention()).await {
             tracing::warn!(request = %self.name(), %error, "could not record the finished run yet; it is recorded before the request is deleted");
         }
     }
@@ -165,15 +217,14 @@ impl Run<'_> {
         let Some(run) = self.own_record(status) else {
             return Ok(());
         };
-        let writer = self.record_writer();
-        let _one_writer = writer.lock().await;
+        let record = self.record_writer();
+        let mut known = record.lock().await;
         let api = self.config_maps();
-        let found = api.get_opt(CONFIG_MAP_NAME).await?;
-        let runs = CompletedRuns::from_data(found.as_ref().and_then(|c| c.data.as_ref()));
+        let runs = known.runs(&api).await?;
         if runs.get(&self.name()).is_some_and(|r| r.uid == run.uid) {
             return Ok(());
         }
-        save(&api, &self.name(), &run, self.retention()).await?;
+        save(&api, &mut known, &self.name(), &run, self.retention()).await?;
         Ok(())
     }
 }

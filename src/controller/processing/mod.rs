@@ -65,6 +65,7 @@ mod summary;
 pub mod task_board;
 pub mod task_match;
 mod ttl;
+pub mod verified;
 mod write;
 
 use std::time::Duration;

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::ops::ControlFlow;
+use std::time::Instant;
 
 use kube::Api;
 
@@ -16,6 +17,7 @@ use isc_client::{Filter, IdentityDefaultFilter, IscError, ListParams};
 use super::ids::IdListWriter;
 use super::rules::{self, CallChunker, PlanError, ResolvedIds, Target};
 use super::run::Run;
+use super::verified::VerifiedIds;
 
 /// What resolving the request against the tenant gave.
 pub(super) enum Resolution {
@@ -174,7 +176,7 @@ impl Run<'_> {
                 }
                 .into());
             }
-            verify_ids(handle, &ids).await?;
+            verify_ids(handle, &self.ctx.processing.verified_ids, &ids).await?;
             for call in chunker.push(ids)? {
                 writer.add_call(call).await?;
             }
@@ -269,14 +271,25 @@ async fn stream_filter(
 }
 
 /// Looks the listed ids up (`id in (...)`, every identity, batches of
-/// [`rules::VERIFY_BATCH`]) and fails if any is unknown, so no call names an identity the
-/// tenant does not have.
-async fn verify_ids(handle: &TenantHandle, ids: &[String]) -> Result<(), ResolveError> {
+/// [`rules::VERIFY_BATCH`]; ids the tenant confirmed within
+/// [`super::verified::VERIFIED_FOR`] are not asked about again) and fails if any is unknown,
+/// so no call names an identity the tenant does not have.
+async fn verify_ids(
+    handle: &TenantHandle,
+    verified: &VerifiedIds,
+    ids: &[String],
+) -> Result<(), ResolveError> {
     if let Some(bad) = ids.iter().find(|id| !rules::is_valid_id(id)) {
         return Err(PlanError::InvalidId(bad.clone()).into());
     }
+    let tenant = handle.client.base_url().as_str();
+    let unconfirmed: Vec<String> = verified
+        .unconfirmed(tenant, ids, Instant::now())
+        .into_iter()
+        .cloned()
+        .collect();
     let mut found = HashSet::new();
-    for batch in ids.chunks(rules::VERIFY_BATCH) {
+    for batch in unconfirmed.chunks(rules::VERIFY_BATCH) {
         let page = handle
             .client
             .list_identities(
@@ -290,11 +303,12 @@ async fn verify_ids(handle: &TenantHandle, ids: &[String]) -> Result<(), Resolve
             .await?;
         found.extend(page.items.into_iter().filter_map(|i| i.id));
     }
-    let missing: Vec<String> = ids
+    let missing: Vec<String> = unconfirmed
         .iter()
         .filter(|id| !found.contains(*id))
         .cloned()
         .collect();
+    verified.confirmed(tenant, found, Instant::now());
     if missing.is_empty() {
         Ok(())
     } else {

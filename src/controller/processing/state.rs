@@ -32,6 +32,8 @@ pub struct ProcessingState {
     record_writers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<KnownRecord>>>>,
     /// Every request's running tasks, so one task-status list call asks about many requests'.
     pub(super) task_board: super::task_board::TaskBoard,
+    /// Identity ids the tenant confirmed recently (a request naming them looks them up once).
+    pub(super) verified_ids: super::verified::VerifiedIds,
 }
 
 impl Default for ProcessingState {
@@ -44,6 +46,7 @@ impl Default for ProcessingState {
             poll_budget: PollBudget::default(),
             record_writers: Mutex::default(),
             task_board: Default::default(),
+            verified_ids: Default::default(),
         }
     }
 }

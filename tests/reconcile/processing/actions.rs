@@ -276,3 +276,40 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn ids_the_tenant_confirmed_recently_are_not_looked_up_again() {
+    let env = fast_env().await;
+    let known = [seed_id(0), seed_id(1)];
+    env.put_request(&request("first", &process_ids(&known)));
+    reconcile(&env, "first").await.expect("reconcile succeeds");
+    assert_eq!(calls(&env, "listIdentities").await.len(), 1);
+
+    // The same ids again: no lookup, straight to the processing call.
+    env.clear_calls().await;
+    env.put_request(&request("second", &process_ids(&known)));
+    reconcile(&env, "second").await.expect("reconcile succeeds");
+    assert!(calls(&env, "listIdentities").await.is_empty());
+    assert_eq!(calls(&env, "startIdentityProcessing").await.len(), 1);
+
+    // One known id and one unknown: only the unknown one is asked about, and still fails.
+    env.clear_calls().await;
+    let unknown = "2c9180857a1b4c2dffffffffffffffff".to_string();
+    env.put_request(&request(
+        "mixed",
+        &process_ids(&[seed_id(0), unknown.clone()]),
+    ));
+    reconcile(&env, "mixed")
+        .await
+        .expect("a failed request is no error");
+    let lookups = calls(&env, "listIdentities").await;
+    assert_eq!(lookups.len(), 1, "{lookups:#?}");
+    let filter = lookups[0].query["filters"].as_str().unwrap_or_default();
+    assert!(
+        filter.contains(&unknown) && !filter.contains(&seed_id(0)),
+        "{filter}"
+    );
+    let failed = status(&env, "mixed");
+    assert_eq!(failed.phase, Some(Phase::Failed), "{failed:#?}");
+    assert!(calls(&env, "startIdentityProcessing").await.is_empty());
+}

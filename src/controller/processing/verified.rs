@@ -34,9 +34,9 @@ impl VerifiedIds {
         let known = tenants.get(tenant);
         ids.iter()
             .filter(|id| {
-                !known
+                known
                     .and_then(|k| k.get(id.as_str()))
-                    .is_some_and(|at| now.saturating_duration_since(*at) < VERIFIED_FOR)
+                    .is_none_or(|at| now.saturating_duration_since(*at) >= VERIFIED_FOR)
             })
             .collect()
     }

@@ -284,10 +284,11 @@ fn due_tenants(
                 .cached(&key_namespace, &key_name)
                 .is_some_and(|handle| handle.waves.in_progress())
         };
-        if !entry.running
-            && entry.due <= now
-            && (entry.changed || sweep_now(entry.due, now, creates(), resync))
-        {
+        let due_now = match entry.changed {
+            true => entry.due <= now,
+            false => sweep_now(entry.due, now, creates(), resync),
+        };
+        if !entry.running && due_now {
             entry.running = true;
             entry.changed = false;
             due.push(Arc::clone(tenant));

@@ -12,6 +12,7 @@ use kube::{Client, Resource};
 
 use crate::api::{IdentityAttribute, IdentityProfile, LifecycleState, Tenant, Transform};
 use crate::controller::metrics::Metrics;
+use crate::controller::profile::claims::{ClaimIndex, ProfileCache};
 use crate::controller::tenant_pool::TenantPool;
 
 /// Events published through one [`Recorder`] before it is replaced by a fresh one.
@@ -57,7 +58,7 @@ pub struct Context {
     /// Counters served on `/metrics`.
     pub metrics: Arc<Metrics>,
     recorder: BoundedRecorder,
-    profiles: Store<IdentityProfile>,
+    profiles: ProfileCache,
     tenant_objects: Store<Tenant>,
     identity_attributes: Store<IdentityAttribute>,
     transforms: Store<Transform>,
@@ -76,7 +77,7 @@ impl Context {
     /// A context for the controllers of one process.
     pub fn new(
         client: Client,
-        profiles: Store<IdentityProfile>,
+        profiles: ProfileCache,
         instance: Option<String>,
         metrics: Arc<Metrics>,
     ) -> Self {
@@ -103,7 +104,13 @@ impl Context {
 
     /// Every `IdentityProfile` the controller watches (for conflict detection).
     pub fn profiles_store(&self) -> &Store<IdentityProfile> {
-        &self.profiles
+        &self.profiles.store
+    }
+
+    /// Which watched `IdentityProfile`s may claim a tenant profile name or id (for conflict
+    /// detection without a scan of every object).
+    pub fn profile_claims(&self) -> &ClaimIndex {
+        &self.profiles.claims
     }
 
     /// Uses the Tenant controller's watch cache, so a reconcile can see every `Tenant` (for

@@ -45,11 +45,13 @@ use futures::{FutureExt, StreamExt};
 use kube::runtime::controller::{self, Action, Controller};
 use kube::{Client, Resource};
 
-use crate::api::{IdentityProfile, ProcessingRequest, Tenant};
+use crate::api::{ProcessingRequest, Tenant};
 use crate::runtime::health::{HEARTBEAT_INTERVAL, HealthState};
 use context::Context;
 use error::{ReconcileError, Requeue};
-use watch_cache::{reflected, reflected_names, reflected_secrets, strip_unread};
+use watch_cache::{
+    reflected, reflected_names, reflected_profiles, reflected_secrets, strip_unread,
+};
 
 /// How long an object whose error needs a user change waits before being looked at again
 /// (a fix in a Secret is not an event for the object; the resync sweep also retries objects
@@ -162,8 +164,8 @@ pub async fn run(
         completed_run_retention,
     } = settings;
     let shutdown = Box::pin(shutdown).shared();
-    let (profile_store, profile_events) =
-        reflected::<IdentityProfile>(&client, &namespace, strip_unread);
+    let (profile_cache, profile_events) = reflected_profiles(&client, &namespace);
+    let profile_store = profile_cache.store.clone();
     let (tenant_store, tenant_events) = reflected::<Tenant>(&client, &namespace, strip_unread);
     let (processing_store, processing_events) =
         reflected_names::<ProcessingRequest>(&client, &namespace);
@@ -199,7 +201,7 @@ pub async fn run(
         ),
         &health,
     );
-    let context = Context::new(client.clone(), profile_store, instance, metrics);
+    let context = Context::new(client.clone(), profile_cache, instance, metrics);
     let mut context = identity_model
         .stores_into(context)
         .with_tenant_store(tenant_store)

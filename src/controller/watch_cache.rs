@@ -5,7 +5,7 @@
 //! every object, and of each `ProcessingRequest` only its name is cached ([`reflected_names`]):
 //! their reconciler reads each request fresh, and a cluster may hold thousands of finished ones.
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::ObjectMeta;
 use kube::core::PartialObjectMeta;
@@ -13,6 +13,8 @@ use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 
+use crate::api::IdentityProfile;
+use crate::controller::profile::claims::{ProfileCache, profile_cache};
 use crate::controller::tenant_policy;
 
 /// The objects of kind `K` in `namespace`, or in all namespaces.
@@ -84,6 +86,27 @@ where
     .reflect(writer)
     .applied_objects();
     (store, events)
+}
+
+/// The `IdentityProfile` watch cache with its claim index ([`ProfileCache`]; each object
+/// passed through [`strip_unread`] first), and the stream of applied objects that feeds the
+/// profile controller (which also keeps the cache current).
+pub fn reflected_profiles(
+    client: &Client,
+    namespace: &Option<String>,
+) -> (
+    ProfileCache,
+    impl futures::Stream<Item = Result<IdentityProfile, watcher::Error>> + Send + 'static,
+) {
+    let (cache, mut writer) = profile_cache();
+    let events = watcher(
+        watched::<IdentityProfile>(client, namespace),
+        watcher::Config::default().any_semantic(),
+    )
+    .modify(strip_unread)
+    .inspect_ok(move |event| writer.apply_watcher_event(event))
+    .applied_objects();
+    (cache, events)
 }
 
 /// A watch cache of the names of `K` only ([`keep_name_only`]), and the stream of its applied

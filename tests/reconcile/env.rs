@@ -10,6 +10,7 @@ use isc_operator::api::{
 use isc_operator::controller::context::Context;
 use isc_operator::controller::metrics::Metrics;
 use isc_operator::controller::processing::gate::{SYNC_MARGIN, SYNC_WINDOW, SyncGate};
+use isc_operator::controller::profile::claims::{ProfileCacheWriter, profile_cache};
 use isc_operator::controller::tenant_policy::{CREDENTIALS_LABEL, TenantPolicy};
 use isc_sim::{JournalEntry, RunningSimulator, SimConfig};
 use k8s_openapi::api::core::v1::Secret;
@@ -68,7 +69,7 @@ pub struct TestEnv {
     pub kube: FakeKube,
     /// The operator's shared context (as `isc-operator run` builds it).
     pub ctx: Arc<Context>,
-    profiles: Writer<IdentityProfile>,
+    profiles: ProfileCacheWriter,
     tenants: std::sync::Mutex<Writer<Tenant>>,
     identity_model: std::sync::Mutex<IdentityModelWriters>,
 }
@@ -112,7 +113,7 @@ impl TestEnv {
             "apiVersion: isc.identitynow.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: {TENANT}\nspec:\n  baseUrl: {}\n  credentialsSecretRef:\n    name: creds\n",
             sim.base_url()
         )));
-        let (store, profiles) = reflector::store::<IdentityProfile>();
+        let (store, profiles) = profile_cache();
         let (tenant_store, mut tenants) = reflector::store::<Tenant>();
         tenants.apply_watcher_event(&watcher::Event::Apply(tenant));
         let (attribute_store, attributes) = reflector::store::<IdentityAttribute>();

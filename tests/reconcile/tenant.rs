@@ -12,7 +12,6 @@ use isc_operator::controller::{profile, tenant};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector;
 
 use crate::env::{
     CLIENT_ID, CLIENT_SECRET, NAMESPACE, TENANT, TestEnv, credentials_secret, manifest, profile,
@@ -29,7 +28,7 @@ async fn reconcile_with(env: &TestEnv, ctx: Arc<Context>) -> Result<Action, Reco
 
 /// A context like the test environment's, under another policy.
 fn ctx_with_policy(env: &TestEnv, policy: TenantPolicy) -> Arc<Context> {
-    let profiles = reflector::store().0;
+    let profiles = isc_operator::controller::profile::claims::profile_cache().0;
     let ctx = Context::new(
         env.kube.client(),
         profiles,

@@ -21,6 +21,7 @@
 //! previous write, so one reconcile's last write also clears the markers of its earlier ones.
 
 mod apply;
+pub mod claims;
 mod cleanup;
 pub mod dependencies;
 pub mod diff;

@@ -53,12 +53,15 @@ pub(super) fn find_conflict(obj: &IdentityProfile, ctx: &Context) -> Option<Stri
         obj.metadata.namespace.as_deref(),
         obj.metadata.name.as_deref(),
     );
-    // Runs for every reconcile over every object in the cluster: the cheap, allocation-free
-    // tests first, the name compared as the tenant does only when the ASCII test is not enough.
+    // Runs for every reconcile: only the objects the claim index names are looked at (see
+    // `claims`), each as the cache holds it now; the name is compared as the tenant does only
+    // when the ASCII test is not enough.
+    let store = ctx.profiles_store();
     let owner = ctx
-        .profiles_store()
-        .state()
-        .into_iter()
+        .profile_claims()
+        .candidates(&obj.spec.name, my_id.as_deref())
+        .iter()
+        .filter_map(|key| store.get(key))
         .filter(|other| {
             let other_id = other.status.as_ref().and_then(|s| s.id.as_deref());
             let same_id = my_id.is_some() && other_id == my_id.as_deref();

@@ -188,7 +188,7 @@ async fn the_record_holds_for_a_new_operator_instance() {
     // A new process: nothing in memory, the same cluster.
     let mut restarted = Context::new(
         env.kube.client(),
-        kube::runtime::reflector::store().0,
+        isc_operator::controller::profile::claims::profile_cache().0,
         None,
         Arc::new(Metrics::default()),
     )

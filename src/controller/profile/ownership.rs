@@ -54,14 +54,12 @@ pub(super) fn find_conflict(obj: &IdentityProfile, ctx: &Context) -> Option<Stri
         obj.metadata.name.as_deref(),
     );
     // Runs for every reconcile: only the objects the claim index names are looked at (see
-    // `claims`), each as the cache holds it now; the name is compared as the tenant does only
-    // when the ASCII test is not enough.
-    let store = ctx.profiles_store();
+    // `claims`); the name is compared as the tenant does only when the ASCII test is not
+    // enough.
     let owner = ctx
         .profile_claims()
         .candidates(&obj.spec.name, my_id.as_deref())
-        .iter()
-        .filter_map(|key| store.get(key))
+        .into_iter()
         .filter(|other| {
             let other_id = other.status.as_ref().and_then(|s| s.id.as_deref());
             let same_id = my_id.is_some() && other_id == my_id.as_deref();

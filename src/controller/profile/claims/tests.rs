@@ -35,7 +35,14 @@ fn refs(cache: &ProfileCache, name: &str, id: Option<&str>) -> BTreeSet<String> 
         .claims
         .candidates(name, id)
         .into_iter()
-        .map(|r| format!("{}/{}", r.namespace.unwrap_or_default(), r.name))
+        .map(|o| {
+            let meta = &o.metadata;
+            format!(
+                "{}/{}",
+                meta.namespace.as_deref().unwrap_or_default(),
+                meta.name.as_deref().unwrap_or_default()
+            )
+        })
         .collect()
 }
 
@@ -68,6 +75,10 @@ fn names_are_matched_as_the_tenant_compares_them_and_ids_too() {
         set(&["a/x", "a/w", "b/y"])
     );
     assert!(refs(&cache, "Nobody", Some("p-2")).is_empty());
+    // The index holds the cache's own copies, not objects of its own.
+    let found = cache.claims.candidates("Other", None);
+    let cached = cache.store.get(&ObjectRef::new("w").within("a"));
+    assert!(Arc::ptr_eq(&found[0], &cached.expect("cached")));
 }
 
 #[test]

@@ -378,6 +378,20 @@ impl ProfileListCache {
         Ok(profiles)
     }
 
+    /// Drops the snapshot (unless a listing runs): for a Tenant no object refers to any more,
+    /// whose list of thousands of profiles would otherwise stay in memory for nobody. The next
+    /// reader lists again.
+    pub fn forget(&self) {
+        if !self.is_listing() {
+            self.lock().current = None;
+        }
+    }
+
+    /// Whether a snapshot is held.
+    pub fn has_snapshot(&self) -> bool {
+        self.lock().current.is_some()
+    }
+
     /// Records a profile the operator just created or patched, so others see it.
     pub async fn upsert(&self, profile: &IdentityProfile) {
         self.write(Written::Upserted(Box::new(profile.clone())));

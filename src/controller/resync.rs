@@ -145,7 +145,8 @@ pub struct SweepOutcome {
     pub due: Vec<(ObjectRef<IdentityProfile>, SweepReason)>,
 }
 
-/// Sweeps one Tenant: one fresh list (none when no object refers to the Tenant), then the
+/// Sweeps one Tenant: one fresh list (none when no object refers to the Tenant, whose held
+/// list is then dropped), then the
 /// objects of that Tenant that need a reconcile. Sends nothing: the caller enqueues `due`.
 pub async fn sweep_tenant(ctx: &Context, tenant: &Tenant) -> Result<SweepOutcome, ReconcileError> {
     let namespace = tenant.namespace().unwrap_or_default();
@@ -158,6 +159,10 @@ pub async fn sweep_tenant(ctx: &Context, tenant: &Tenant) -> Result<SweepOutcome
         .filter(|p| p.spec.tenant_ref.name == name)
         .collect();
     if objects.is_empty() {
+        // Nothing to compare: the tenant's list is not kept in memory for no object.
+        if let Some(handle) = ctx.tenants.cached(&namespace, &name) {
+            handle.profiles.forget();
+        }
         return Ok(SweepOutcome::default());
     }
     let (_, handle) = ctx.tenants.resolve(&ctx.client, &namespace, &name).await?;

@@ -164,6 +164,27 @@ async fn a_tenant_without_objects_is_not_listed() {
 }
 
 #[tokio::test]
+async fn a_tenant_whose_objects_are_gone_drops_its_list() {
+    let mut env = TestEnv::new().await;
+    let objects = converged_objects(&mut env, 2).await;
+    let handle = env.ctx.tenants.cached(NAMESPACE, TENANT).expect("handle");
+    assert!(
+        handle.profiles.has_snapshot(),
+        "the reconciles' list is held"
+    );
+    for obj in &objects {
+        env.forget_profile(obj);
+    }
+    env.clear_calls().await;
+    let outcome = resync::sweep_tenant(&env.ctx, &tenant(&env))
+        .await
+        .expect("sweep succeeds");
+    assert_eq!(outcome, resync::SweepOutcome::default());
+    assert!(!handle.profiles.has_snapshot(), "no object: no list held");
+    assert!(env.journal().await.is_empty(), "no tenant call for it");
+}
+
+#[tokio::test]
 async fn a_reconcile_does_not_wait_for_a_listing_in_flight() {
     let mut env = TestEnv::new().await;
     converged_objects(&mut env, 1).await;

@@ -164,25 +164,25 @@ impl ClaimIndex {
         store: &Store<IdentityProfile>,
     ) {
         match event {
-            watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
-                // The cache's own copy; during a relist the cache holds new objects back
-                // until `InitDone`, and the index holds this one until its rebuild then.
-                let now = store
-                    .get(&ObjectRef::from_obj(obj))
-                    .filter(|_| matches!(event, watcher::Event::Apply(_)))
-                    .unwrap_or_else(|| Arc::new(obj.clone()));
-                let claim = self.claim_of(&now);
+            watcher::Event::Apply(obj) => {
+                // The cache's own copy: the index never holds an object of its own.
+                let now = store.get(&ObjectRef::from_obj(obj));
                 let mut claims = self.write();
                 if let Some(before) = before {
                     claims.remove(&before, self.claim_of(&before));
                 }
-                claims.insert(&now, claim);
+                if let Some(now) = now {
+                    claims.insert(&now, self.claim_of(&now));
+                }
             }
             watcher::Event::Delete(obj) => {
-                let before = before.unwrap_or_else(|| Arc::new(obj.clone()));
-                self.write().remove(&before, self.claim_of(&before));
+                let gone = before.as_deref().unwrap_or(obj);
+                self.write().remove(gone, self.claim_of(gone));
             }
-            watcher::Event::Init => {}
+            // During a relist the cache holds the relisted objects back until `InitDone` and
+            // shows the previous ones; so does the index (copies of thousands of objects made
+            // here, freed at `InitDone`, would leave the heap fragmented after every start).
+            watcher::Event::Init | watcher::Event::InitApply(_) => {}
             // The cache now holds exactly the relisted objects: start over from it (objects
             // deleted while the watch was down sent no `Delete`).
             watcher::Event::InitDone => {
@@ -244,10 +244,10 @@ impl ProfileCacheWriter {
     /// Applies one watch event (as `reflector::store::Writer::apply_watcher_event` does).
     pub fn apply_watcher_event(&mut self, event: &watcher::Event<IdentityProfile>) {
         let before = match event {
-            watcher::Event::Apply(obj)
-            | watcher::Event::InitApply(obj)
-            | watcher::Event::Delete(obj) => self.store.get(&ObjectRef::from_obj(obj)),
-            watcher::Event::Init | watcher::Event::InitDone => None,
+            watcher::Event::Apply(obj) | watcher::Event::Delete(obj) => {
+                self.store.get(&ObjectRef::from_obj(obj))
+            }
+            watcher::Event::Init | watcher::Event::InitApply(_) | watcher::Event::InitDone => None,
         };
         self.writer.apply_watcher_event(event);
         self.claims.follow(event, before, &self.store);

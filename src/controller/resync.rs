@@ -146,8 +146,8 @@ pub struct SweepOutcome {
 }
 
 /// Sweeps one Tenant: one fresh list (none when no object refers to the Tenant, whose held
-/// list is then dropped), then the
-/// objects of that Tenant that need a reconcile. Sends nothing: the caller enqueues `due`.
+/// list is then dropped), then the objects of that Tenant that need a reconcile. Sends
+/// nothing: the caller enqueues `due`.
 pub async fn sweep_tenant(ctx: &Context, tenant: &Tenant) -> Result<SweepOutcome, ReconcileError> {
     let namespace = tenant.namespace().unwrap_or_default();
     let name = tenant.name_any();

@@ -58,6 +58,28 @@ pub fn keep_name_only<K>(obj: &mut PartialObjectMeta<K>) {
     obj.types = None;
 }
 
+/// The watch events of `K` (any version the API server has), each object passed through
+/// `keep` first: what every cache below is filled from.
+fn watch_events<K>(
+    client: &Client,
+    namespace: &Option<String>,
+    keep: fn(&mut K),
+) -> impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + 'static,
+{
+    watcher(
+        watched::<K>(client, namespace),
+        watcher::Config::default().any_semantic(),
+    )
+    .modify(keep)
+}
+
 /// A watch cache of `K` (each object passed through `keep` first) and the stream of its
 /// applied objects that feeds a controller (which also keeps the cache current).
 pub fn reflected<K>(
@@ -78,13 +100,9 @@ where
         + 'static,
 {
     let (store, writer) = reflector::store();
-    let events = watcher(
-        watched::<K>(client, namespace),
-        watcher::Config::default().any_semantic(),
-    )
-    .modify(keep)
-    .reflect(writer)
-    .applied_objects();
+    let events = watch_events(client, namespace, keep)
+        .reflect(writer)
+        .applied_objects();
     (store, events)
 }
 
@@ -99,13 +117,9 @@ pub fn reflected_profiles(
     impl futures::Stream<Item = Result<IdentityProfile, watcher::Error>> + Send + 'static,
 ) {
     let (cache, mut writer) = profile_cache();
-    let events = watcher(
-        watched::<IdentityProfile>(client, namespace),
-        watcher::Config::default().any_semantic(),
-    )
-    .modify(strip_unread)
-    .inspect_ok(move |event| writer.apply_watcher_event(event))
-    .applied_objects();
+    let events = watch_events(client, namespace, strip_unread)
+        .inspect_ok(move |event| writer.apply_watcher_event(event))
+        .applied_objects();
     (cache, events)
 }
 
@@ -133,13 +147,9 @@ where
 {
     let (store, writer) = reflector::store();
     // An `Api` of `PartialObjectMeta` makes metadata-only requests.
-    let events = watcher(
-        watched::<PartialObjectMeta<K>>(client, namespace),
-        watcher::Config::default().any_semantic(),
-    )
-    .modify(keep_name_only)
-    .reflect(writer)
-    .applied_objects();
+    let events = watch_events::<PartialObjectMeta<K>>(client, namespace, keep_name_only)
+        .reflect(writer)
+        .applied_objects();
     (store, events)
 }
 

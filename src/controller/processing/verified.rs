@@ -86,7 +86,8 @@ impl VerifiedIds {
     }
 
     /// Ids held for `tenant` (expired ones included until they are dropped).
-    pub fn held(&self, tenant: &str) -> usize {
+    #[cfg(test)]
+    fn held(&self, tenant: &str) -> usize {
         let tenants = self.tenants.lock().expect("verified ids lock");
         tenants.get(tenant).map_or(0, |k| k.ids.len())
     }

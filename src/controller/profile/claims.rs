@@ -76,6 +76,7 @@ impl Holders {
         }
     }
 
+    #[cfg(test)]
     fn len(&self) -> usize {
         match self {
             Holders::One(_) => 1,
@@ -213,13 +214,9 @@ impl ClaimIndex {
     }
 
     /// How many objects the index holds (each claims exactly one name).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.read().by_name.values().map(Holders::len).sum()
-    }
-
-    /// Whether the index holds no object.
-    pub fn is_empty(&self) -> bool {
-        self.read().by_name.is_empty()
     }
 }
 
